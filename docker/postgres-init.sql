@@ -1,0 +1,2 @@
+-- The Prefect server keeps its own database next to Copydesk's.
+CREATE DATABASE prefect OWNER copydesk;

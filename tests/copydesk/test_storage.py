@@ -1,0 +1,153 @@
+"""The object store contract, run against the local folder store and a real S3 server."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
+from copydesk.hashing import sha256_bytes
+from copydesk.settings import get_settings
+from copydesk.storage import ObjectStore, item_key, published_key, validate_key
+from tests.conftest import s3_env
+from tests.support.services import S3Server
+
+BAD_KEYS = [
+    "",
+    "../etc/passwd",
+    "batches/../../etc/passwd",
+    "batches/1/items/2/../../../../x",
+    "/batches/1/x",
+    "batches//x",
+    "batches/./x",
+    "batches/1/..",
+    "batches\\1\\x",
+    "batches/1/x\x00.md",
+    "batches/1/\nx",
+    "elsewhere/x",
+    "batches/.hidden",
+    "published/" + "a" * 2000,
+]
+
+
+def test_put_get_stat_round_trip(store: ObjectStore) -> None:
+    key = item_key(1, 2, "output.md")
+    data = "# Lamp\n\nA bright lamp — 40 W.\n".encode()
+
+    stored = store.put(key, data, "text/markdown")
+
+    assert stored.sha256 == sha256_bytes(data)
+    assert store.get(key) == data
+    stat = store.stat(key)
+    assert stat is not None
+    assert (stat.key, stat.size, stat.sha256, stat.content_type) == (
+        key,
+        len(data),
+        sha256_bytes(data),
+        "text/markdown",
+    )
+
+
+def test_objects_are_immutable(store: ObjectStore) -> None:
+    key = item_key(1, 2, "output.json")
+    store.put(key, b"{}", "application/json")
+
+    again = store.put(key, b"{}", "application/json")  # a resumed batch re-puts: fine
+    assert again.sha256 == sha256_bytes(b"{}")
+    with pytest.raises(ObjectConflictError, match="already exists"):
+        store.put(key, b'{"other": 1}', "application/json")
+    assert store.get(key) == b"{}"
+
+
+def test_list_by_prefix(store: ObjectStore) -> None:
+    for item in (1, 2, 10):
+        store.put(item_key(7, item, "output.md"), f"item {item}".encode(), "text/markdown")
+    store.put(published_key("article", "lamp", "md"), b"x", "text/markdown")
+
+    keys = sorted(obj.key for obj in store.list("batches/7/items/1/"))
+    assert keys == ["batches/7/items/1/output.md"]  # not items/10
+    all_keys = sorted(obj.key for obj in store.list("batches/7/"))
+    assert all_keys == [f"batches/7/items/{i}/output.md" for i in (1, 10, 2)]
+    assert [obj.key for obj in store.list("published/")] == ["published/article/lamp.md"]
+
+
+def test_missing_object_is_a_clear_error(store: ObjectStore) -> None:
+    assert store.stat("batches/1/items/1/nothing.md") is None
+    with pytest.raises(StorageError, match=r"no object 'batches/1/items/1/nothing\.md'"):
+        store.get("batches/1/items/1/nothing.md")
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+def test_keys_escaping_the_layout_are_refused(store: ObjectStore, key: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        store.put(key, b"x", "text/plain")
+    with pytest.raises(InvalidKeyError):
+        store.get(key)
+    with pytest.raises(InvalidKeyError):
+        store.url(key)
+
+
+def test_layout_builders_refuse_traversal() -> None:
+    with pytest.raises(InvalidKeyError):
+        published_key("article", "../../secrets", "md")
+    with pytest.raises(InvalidKeyError):
+        item_key(1, 2, "../3/output.md")
+    assert validate_key("published/article/lamp-40w.v2.md") == "published/article/lamp-40w.v2.md"
+
+
+def test_url_gives_the_object(store: ObjectStore) -> None:
+    key = item_key(3, 4, "image.png")
+    store.put(key, b"\x89PNG fake", "image/png")
+    url = store.url(key)
+    if url.startswith("file://"):
+        assert url.endswith("/batches/3/items/4/image.png")
+    else:
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200
+        assert response.content == b"\x89PNG fake"
+        tampered = httpx.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=10)
+        assert tampered.status_code == 403
+
+
+@pytest.mark.integration
+def test_wrong_s3_secret_names_the_endpoint(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copydesk.s3_store import S3Store
+
+    env = s3_env(s3_server, f"t-{uuid.uuid4().hex[:12]}")
+    env["COPYDESK_S3_SECRET_KEY"] = "not-the-secret"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    store = S3Store.from_settings(get_settings())
+
+    with pytest.raises(StorageError) as caught:
+        store.put(item_key(1, 1, "x.md"), b"x", "text/markdown")
+    message = str(caught.value)
+    assert f"http://{s3_server.endpoint}" in message
+    assert "secret key is wrong" in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+@pytest.mark.integration
+def test_missing_bucket_is_not_created_unless_configured(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copydesk.s3_store import S3Store
+
+    bucket = f"t-{uuid.uuid4().hex[:12]}"
+    for name, value in s3_env(s3_server, bucket).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    store = S3Store.from_settings(get_settings())
+    with pytest.raises(StorageError, match=r"bucket does not exist.*COPYDESK_S3_CREATE_BUCKET"):
+        store.put(item_key(1, 1, "x.md"), b"x", "text/markdown")
+
+    monkeypatch.setenv("COPYDESK_S3_CREATE_BUCKET", "true")
+    get_settings.cache_clear()
+    created = S3Store.from_settings(get_settings())
+    created.put(item_key(1, 1, "x.md"), b"x", "text/markdown")
+    assert created.client.bucket_exists(bucket)
