@@ -72,7 +72,7 @@ def _pid_alive(pid: int) -> bool:
 def fast_fail_http() -> urllib3.PoolManager:
     """HTTP pool for Minio that fails at once (no retries) when the server is down."""
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=2.0, read=10.0),
+        timeout=urllib3.Timeout(connect=2.0, read=30.0),
         retries=urllib3.Retry(total=0, connect=0, read=0, redirect=0),
     )
 
@@ -89,6 +89,7 @@ class S3Server:
     data_dir: Path
     log_file: Path = field(repr=False)
     _argv: list[str] = field(repr=False)
+    _master_port: int = field(repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def client(self, *, secret_key: str | None = None) -> Minio:
@@ -112,6 +113,7 @@ class S3Server:
             )  # fmt: skip
         self.pid = self._proc.pid
         deadline, last = time.monotonic() + timeout, ""
+        pool, master = fast_fail_http(), f"http://127.0.0.1:{self._master_port}/dir/status"
         client = self.client()
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -121,7 +123,11 @@ class S3Server:
                 )
             try:
                 client.list_buckets()  # signed request: proves auth + gateway ready
-                return
+                # ...but S3 reads/writes also need the volume server registered with
+                # the master (after a restart list_buckets works ~1 s before GETs do).
+                if pool.request("GET", master).json()["Topology"]["Max"] > 0:
+                    return
+                last = "no volume server registered with the master yet"
             except Exception as exc:  # anything means "not ready yet"
                 last = repr(exc)
             time.sleep(0.1)
@@ -141,6 +147,10 @@ class S3Server:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        for arg in self._argv:  # weed leaves these unix sockets (named by port) in /tmp
+            name, _, port = arg.partition("=")
+            if name in ("-s3.port.grpc", "-admin.port.grpc"):
+                Path(f"/tmp/seaweedfs-{name[1:].split('.')[0]}-grpc-{port}.sock").unlink(True)
 
     def restart(self, timeout: float = 30) -> None:
         self.stop()
@@ -191,9 +201,12 @@ def start_s3_server(
     flags += " -volume.preStopSeconds=0"  # stop in ~1 s instead of ~2 s
     argv = [_weed_binary(), "mini", f"-dir={data_dir}", *flags.split()]
     argv += [f"-{k}={v}" for k, v in ports.items()]
+    if len(str(root / "s3.sock")) < 100:  # else weed leaves /tmp/seaweedfs-s3-PORT.sock behind
+        argv.append(f"-s3.localSocket={root / 's3.sock'}")
     server = S3Server(
         f"127.0.0.1:{ports['s3.port']}", access_key or secrets.token_hex(10),
         secret_key or secrets.token_hex(20), 0, data_dir, root / "weed.log", argv,
+        ports["master.port"],
     )  # fmt: skip
     atexit.register(server.stop)
     server._spawn(timeout)
