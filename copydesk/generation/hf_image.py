@@ -30,6 +30,7 @@ from PIL import Image
 
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import ModelIdentity
+from copydesk.generation.device import select_device, select_dtype
 from copydesk.hashing import sha256_bytes, sha256_file, sha256_json
 
 REQUIRED_CALL_PARAMETERS = ("prompt", "height", "width", "num_inference_steps", "generator")
@@ -69,22 +70,6 @@ class ImageResult:
     seed: int
     duration_s: float  # this image's share of its batch's wall time
     params: dict[str, Any] = field(default_factory=dict)  # for lineage
-
-
-def select_device() -> str:
-    """The best available device: cuda, then mps, then cpu."""
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def _select_dtype(device: str) -> torch.dtype:
-    """Half precision where it is fast and safe (CUDA), full precision elsewhere."""
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
 
 
 def _one_line(exc: BaseException) -> str:
@@ -163,12 +148,12 @@ class DiffusersImageGenerator:
     ) -> None:
         # Default: batches of 4 on a GPU (throughput), 1 elsewhere (bit-exact re-runs).
         if batch_size is None:
-            batch_size = 4 if (device or select_device()) == "cuda" else 1
+            batch_size = 4 if select_device(device) == "cuda" else 1
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.model_dir = Path(model_dir).expanduser().resolve()
-        self.device = device or select_device()
-        self.dtype = _select_dtype(self.device)
+        self.device = select_device(device)
+        self.dtype = select_dtype(self.device)
         self.batch_size = batch_size
         self._pipe = load_image_pipeline(self.model_dir, self.device, self.dtype)
         self._accepted = frozenset(inspect.signature(self._pipe.__call__).parameters)

@@ -1,0 +1,163 @@
+"""The transformers backend with the real bundled model (SmolLM2-135M-Instruct), on CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from copydesk.errors import ConfigurationError
+from copydesk.generation.base import Decoding, GenerationRequest, TextGenerator
+from copydesk.generation.bundled import BundledModel, find_bundled_gguf
+from copydesk.generation.hf_text import HFTextGenerator, load_text_model, weights_sha256
+from copydesk.hashing import sha256_file
+
+pytestmark = pytest.mark.slow
+
+PRODUCTS = [
+    "a desk lamp by Lumo, 45 dollars",
+    "a 40 litre hiking backpack by Summit with a rain cover and padded hip belt",
+    "espresso beans",
+    "a red wool scarf, hand-woven in Scotland, 180 cm long, dry clean only",
+    "noise-cancelling earbuds with 30 hours of battery",
+    "a cast iron skillet",
+]
+GREEDY = Decoding(max_new_tokens=24)
+SAMPLED = Decoding(max_new_tokens=24, temperature=0.9, top_k=50, top_p=0.95)
+
+
+def requests(decoding: Decoding, seeds: list[int | None] | None = None) -> list[GenerationRequest]:
+    seeds = seeds or [None] * len(PRODUCTS)
+    return [
+        GenerationRequest.chat(f"Describe {p} in one sentence.", decoding=decoding, seed=s)
+        for p, s in zip(PRODUCTS, seeds, strict=True)
+    ]
+
+
+@pytest.fixture(scope="module")
+def generator(model_cache: Path) -> HFTextGenerator:
+    return HFTextGenerator(cache_dir=model_cache, batch_size=4)
+
+
+def test_gguf_is_converted_once_then_read_from_the_cache(
+    bundled_conversions: tuple[BundledModel, BundledModel],
+) -> None:
+    first, second = bundled_conversions
+    assert (first.source, second.source) == ("converted", "cache")
+    assert first.folder == second.folder
+    assert (first.folder / "model.safetensors").is_file()
+    assert first.sha256 == sha256_file(find_bundled_gguf())
+
+
+def test_identity_records_the_gguf_sha256(generator: HFTextGenerator) -> None:
+    identity = generator.identity
+    assert isinstance(generator, TextGenerator)
+    assert identity.model_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert identity.revision == sha256_file(find_bundled_gguf())
+    assert (identity.device, identity.dtype) == ("cpu", "float32")
+    assert set(identity.library_versions) == {"torch", "transformers", "tokenizers"}
+
+
+def test_model_is_loaded_once_per_process(generator: HFTextGenerator, model_cache: Path) -> None:
+    again = HFTextGenerator(cache_dir=model_cache, batch_size=2)
+    assert again.loaded is generator.loaded
+    assert load_text_model.cache_info().hits >= 1
+
+
+def test_batched_greedy_equals_one_at_a_time(generator: HFTextGenerator) -> None:
+    batched = generator.generate(requests(GREEDY))  # 6 prompts of different lengths, 2 buckets
+    alone = [generator.generate([r])[0] for r in requests(GREEDY)]
+    assert [r.text for r in batched] == [r.text for r in alone]
+    assert [r.tokens_out for r in batched] == [r.tokens_out for r in alone]
+    assert all(r.text for r in batched)
+    assert all(0 < r.tokens_out <= 24 and r.tokens_in > 10 for r in batched)
+    assert "<|im_start|>user" in batched[0].prompt_text  # the chat template was applied
+
+
+def test_seed_makes_sampling_reproducible_alone_and_in_a_batch(generator: HFTextGenerator) -> None:
+    seeds: list[int | None] = [11, 22, 33, 44, 55, 66]
+    batched = generator.generate(requests(SAMPLED, seeds))
+    again = generator.generate(requests(SAMPLED, seeds))
+    alone = generator.generate([requests(SAMPLED, seeds)[3]])[0]
+    assert [r.text for r in batched] == [r.text for r in again]
+    assert alone.text == batched[3].text
+    reseeded = generator.generate(requests(SAMPLED, [s + 1 for s in seeds if s is not None]))  # type: ignore[misc]
+    assert sum(a.text != b.text for a, b in zip(batched, reseeded, strict=True)) >= 5
+    assert [r.seed for r in batched] == seeds
+
+
+def test_unseeded_sampling_records_the_seed_it_drew(generator: HFTextGenerator) -> None:
+    (first,) = generator.generate([requests(SAMPLED)[0]])
+    assert first.seed is not None
+    (replay,) = generator.generate([requests(SAMPLED, [first.seed] * 6)[0]])
+    assert replay.text == first.text
+
+
+def test_stop_strings_and_finish_reasons(generator: HFTextGenerator) -> None:
+    count = GenerationRequest.chat(
+        "Count from 1 to 20, one number per line.",
+        decoding=Decoding(max_new_tokens=80, stop=("7",)),
+    )
+    short = GenerationRequest.chat(
+        "Write a long essay about lamps.", decoding=Decoding(max_new_tokens=5)
+    )
+    stopped, cut = generator.generate([count, short])
+    assert (
+        stopped.finish_reason == "stop_string" and "7" not in stopped.text and "6" in stopped.text
+    )
+    assert (cut.finish_reason, cut.tokens_out) == ("length", 5)
+
+
+def test_plain_prompts_skip_the_chat_template(generator: HFTextGenerator) -> None:
+    (result,) = generator.generate(
+        [GenerationRequest(prompt="The capital of France is", decoding=GREEDY)]
+    )
+    assert result.prompt_text == "The capital of France is"
+    assert "Paris" in result.text
+
+
+def test_out_of_memory_halves_the_batch_and_retries(
+    generator: HFTextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_run = generator._run_bucket
+    sizes: list[int] = []
+
+    def tight_memory(prompts: list[str], *args: object) -> object:
+        sizes.append(len(prompts))
+        if len(prompts) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(prompts, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generator, "_run_bucket", tight_memory)
+    results = generator.generate(requests(GREEDY))
+    monkeypatch.undo()
+    assert sizes == [4, 2, 2, 2]
+    assert [r.text for r in results] == [r.text for r in generator.generate(requests(GREEDY))]
+
+
+def test_other_runtime_errors_are_not_swallowed(
+    generator: HFTextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> object:
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(generator, "_run_bucket", broken)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        generator.generate(requests(GREEDY))
+
+
+def test_a_local_model_folder_loads_through_the_same_path(
+    model_cache: Path, generator: HFTextGenerator
+) -> None:
+    folder = generator.loaded.identity and next(model_cache.glob("smollm2-*"))
+    local = HFTextGenerator(str(folder), cache_dir=model_cache)
+    assert local.loaded.source == "folder"
+    assert local.identity.revision == weights_sha256(folder)
+    (result,) = local.generate(requests(GREEDY)[:1])
+    assert result.text == generator.generate(requests(GREEDY)[:1])[0].text
+
+
+def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not a transformers model folder"):
+        HFTextGenerator(str(tmp_path), cache_dir=tmp_path)
