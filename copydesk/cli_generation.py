@@ -38,7 +38,7 @@ def generate(
     raw: Annotated[
         bool, typer.Option(help="Send prompts as plain text, without the chat template.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per prompt.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per prompt.")] = False,
 ) -> None:
     """Generate text for one prompt or a file of prompts with the configured model."""
     from copydesk.generation.backends import create_text_generator
@@ -68,7 +68,7 @@ def generate(
         elapsed = time.perf_counter() - started
     for prompt_text, result in zip(prompts, results, strict=True):
         if as_json:
-            out.print_json(json.dumps({"prompt": prompt_text, **result.__dict__}))
+            print(json.dumps({"prompt": prompt_text, **result.__dict__}, ensure_ascii=False))
             continue
         out.print(f"[bold]> {prompt_text}[/bold]", highlight=False)
         out.print(result.text, highlight=False, markup=False)

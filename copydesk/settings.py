@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         default="auto", description="`auto`: bf16/fp16 on GPU, fp32 on CPU."
     )
     text_batch_size: int = Field(
-        default=32,
+        default=64,
         ge=1,
         description="Prompts per `generate` call (halved automatically on CUDA out-of-memory).",
     )

@@ -155,7 +155,7 @@ class HFTextGenerator:
         cache_dir: Path,
         device: str | None = None,
         dtype: str | None = None,
-        batch_size: int = 32,
+        batch_size: int = 64,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")

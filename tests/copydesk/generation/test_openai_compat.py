@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +97,24 @@ def test_concurrency_keeps_order() -> None:
             [GenerationRequest.chat(p) for p in prompts]
         )
     assert [r.text for r in results] == [f"Echo: item {i} END more" for i in range(20)]
+
+
+@pytest.mark.slow
+def test_server_answering_from_the_transformers_backend(model_cache: Path) -> None:
+    """End to end over HTTP: the server side is the real bundled model."""
+    from copydesk.generation.base import ChatMessage
+    from copydesk.generation.hf_text import HFTextGenerator
+
+    local = HFTextGenerator(cache_dir=model_cache)
+
+    def answer(body: dict[str, Any]) -> str:
+        messages = tuple(ChatMessage(m["role"], m["content"]) for m in body["messages"])
+        decoding = Decoding(max_new_tokens=body["max_tokens"])
+        return local.generate([GenerationRequest(messages=messages, decoding=decoding)])[0].text
+
+    request = GenerationRequest.chat("Name three colours.", decoding=Decoding(max_new_tokens=16))
+    with openai_server(answer) as server:
+        server.state.fail_next = [503]
+        (remote,) = generator(server.url).generate([request])
+    assert remote.text == local.generate([request])[0].text
+    assert server.state.statuses == [503, 200]
