@@ -38,7 +38,9 @@ def generate(
     raw: Annotated[
         bool, typer.Option(help="Send prompts as plain text, without the chat template.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per prompt.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: one object per prompt.")
+    ] = False,
 ) -> None:
     """Generate text for one prompt or a file of prompts with the configured model."""
     from copydesk.generation.backends import create_text_generator
