@@ -39,10 +39,8 @@ test: setup  ## lint, typecheck, and every test that can run here (real PostgreS
 unit: setup  ## only the fast tests (no servers, no real model)
 	$(PY) -m pytest -q -m "not integration and not slow"
 
-run: setup  ## the main job on the bundled sample input (arrives with the batch pipeline)
-	@echo "copydesk run arrives with the batch pipeline; for now: $(VENV)/bin/copydesk doctor"
-	$(VENV)/bin/copydesk db upgrade
-	$(VENV)/bin/copydesk doctor
+run: setup  ## the main job: generate-batch on the bundled product samples (SQLite, local store, bundled model)
+	$(VENV)/bin/copydesk run templates/product_description/samples/products.csv --type product_description
 
 clean:  ## remove caches (keeps .venv and .copydesk)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

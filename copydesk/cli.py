@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from copydesk import __version__
+from copydesk.cli_batches import batches, export, items, show
+from copydesk.cli_batches import run as run_batch
 from copydesk.cli_generation import generate, models
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
@@ -23,6 +25,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the lineage database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command(name="run")(run_batch)
+app.command()(batches)
+app.command()(items)
+app.command()(show)
+app.command()(export)
 app.command()(generate)
 app.command()(models)
 

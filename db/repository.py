@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.models import Batch, BatchStatus, Item, ItemStatus
+from db.models import Batch, BatchStatus, Finding, Generation, Item, ItemStatus, Plan, Revision
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,44 @@ def list_items(
     if status is not None:
         query = query.where(Item.status == status)
     return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def item_ids(
+    *, session: Session, batch_id: int, statuses: Sequence[str] | None = None
+) -> list[int]:
+    """Ids of a batch's items (in input order), optionally only those in `statuses`."""
+    query = select(Item.id).where(Item.batch_id == batch_id).order_by(Item.id)
+    if statuses is not None:
+        query = query.where(Item.status.in_(list(statuses)))
+    return list(session.scalars(query))
+
+
+def items_in_status(*, session: Session, ids: Sequence[int], status: str) -> list[Item]:
+    """The items among `ids` that are in `status` (the ones a stage still has to do)."""
+    query = select(Item).where(Item.id.in_(list(ids)), Item.status == status).order_by(Item.id)
+    return list(session.scalars(query))
+
+
+def latest_plan(*, session: Session, item_id: int) -> Plan | None:
+    query = select(Plan).where(Plan.item_id == item_id).order_by(Plan.id.desc()).limit(1)
+    return session.scalars(query).first()
+
+
+def generations_of(*, session: Session, item_id: int) -> list[Generation]:
+    query = select(Generation).where(Generation.item_id == item_id).order_by(Generation.id)
+    return list(session.scalars(query))
+
+
+def error_counts(*, session: Session, generation_ids: Sequence[int]) -> dict[int, int]:
+    """Error findings per generation (generations without errors are absent)."""
+    query = (
+        select(Finding.generation_id, func.count())
+        .where(Finding.generation_id.in_(list(generation_ids)), Finding.severity == "error")
+        .group_by(Finding.generation_id)
+    )
+    return {gid: n for gid, n in session.execute(query).tuples() if gid is not None}
+
+
+def model_revision(*, session: Session, item_id: int) -> Revision | None:
+    query = select(Revision).where(Revision.item_id == item_id, Revision.author_kind == "model")
+    return session.scalars(query.order_by(Revision.id).limit(1)).first()

@@ -34,9 +34,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(conn: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
+    # Writers: BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
     # busy_timeout instead of failing with "database is locked" on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (a `readonly` session): a deferred BEGIN, which in WAL mode never waits.
+    readonly = conn.get_execution_options().get("copydesk_readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def create_database_engine(url: str, **kwargs: Any) -> Engine:
@@ -58,19 +60,24 @@ def get_engine(url: str) -> Engine:
     return create_database_engine(url)
 
 
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+def get_sessionmaker(url: str, *, readonly: bool = False) -> sessionmaker[Session]:
+    engine = get_engine(url)
+    if readonly:
+        engine = engine.execution_options(copydesk_readonly=True)
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
     """A session that commits once when the block ends, or rolls back on error.
 
-    With no `url`, uses the configured database (`COPYDESK_DATABASE_URL`).
+    With no `url`, uses the configured database (`COPYDESK_DATABASE_URL`). Keep write
+    scopes short (never around a model call): on SQLite they hold the write lock.
+    `readonly=True` is for reads only: it never takes the write lock.
     """
     if url is None:
         url = get_settings().resolved_database_url
-    session = get_sessionmaker(url)()
+    session = get_sessionmaker(url, readonly=readonly)()
     try:
         yield session
         session.commit()

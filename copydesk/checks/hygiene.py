@@ -1,0 +1,88 @@
+"""Hygiene: length targets (words, sentences, bullet items) and leftovers of the chat
+template or the prompt in a model's reply."""
+
+from __future__ import annotations
+
+import re
+
+from copydesk.checks import Finding
+from copydesk.planning import SectionPlan
+
+LENGTH, LEFTOVERS = "length", "leftovers"
+ECHO_MIN_WORDS = 5  # a prompt sentence this long, found in the text, is an echo
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.,\-][^\W_]+)*")  # don't, 49.00, family-friendly: one each
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
+_CHAT_TOKEN = re.compile(r"<\|[^|<>\s]{1,40}\|>|\[/?INST\]|<</?SYS>>|</s>|<s>")
+_ROLE = re.compile(r"^[ \t]*(?:assistant|user|system)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_FACT_LINE = re.compile(r"^\S+(?: \S+){0,2}: ")  # `Price: 49.00 USD` in a prompt is data
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: up to . ! ? before a space or the end, or the rest."""
+    spans, start = [], 0
+    for end in [match.end() for match in _SENTENCE_END.finditer(text)] + [len(text)]:
+        piece = text[start:end]
+        if _WORD.search(piece):
+            offset = len(piece) - len(piece.lstrip())
+            spans.append((start + offset, start + len(piece.rstrip())))
+        start = end
+    return spans
+
+
+def _items(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank line: the bullet items as the outputs render them."""
+    return [match.span() for match in re.finditer(r"[^\n]*\S[^\n]*", text)]
+
+
+def _count(
+    unit: str, spans: list[tuple[int, int]], low: int | None, high: int | None
+) -> list[Finding]:
+    count = len(spans)
+    if low is not None and count < low:
+        message = f"{count} {unit}, at least {low} wanted"
+        return [Finding(LENGTH, "warning", message, suggestion=f"write at least {low} {unit}")]
+    if high is not None and count > high:
+        start, end = spans[high][0], spans[-1][1]  # from the first one too many
+        message = f"{count} {unit}, at most {high} wanted"
+        return [Finding(LENGTH, "warning", message, start, end, f"cut to at most {high} {unit}")]
+    return []
+
+
+def check_length(section: SectionPlan, text: str) -> list[Finding]:
+    """Warnings for words, sentences and (bullets) items outside the section's targets."""
+    words = [match.span() for match in _WORD.finditer(text)]
+    findings = _count("words", words, section.min_words, section.max_words)
+    findings += _count("sentences", _sentences(text), section.min_sentences, section.max_sentences)
+    if section.format == "bullets":
+        findings += _count("items", _items(text), section.min_items, section.max_items)
+    return findings
+
+
+def _prompt_sentences(prompt: str) -> list[str]:
+    """The prompt's instructions long enough to tell an echo: not its facts or list items."""
+    sentences = []
+    for line in prompt.splitlines():
+        line = line.strip()
+        if line.startswith(("-", "*")) or _FACT_LINE.match(line):
+            continue
+        sentences += [line[start:end] for start, end in _sentences(line)]
+    return [s for s in sentences if len(_WORD.findall(s)) >= ECHO_MIN_WORDS]
+
+
+def check_leftovers(text: str, *, prompt: str | None = None) -> list[Finding]:
+    """Errors for chat-template tokens, role markers at line starts, and (given the prompt)
+    instructions of the prompt repeated in the text."""
+    findings = []
+    for match in _CHAT_TOKEN.finditer(text):
+        message = f"leftover chat-template token {match.group()!r}"
+        findings.append(Finding(LEFTOVERS, "error", message, *match.span(), "remove it"))
+    for match in _ROLE.finditer(text):
+        message = f"leftover role marker {match.group().strip()!r} at a line start"
+        findings.append(Finding(LEFTOVERS, "error", message, *match.span(), "remove it"))
+    for sentence in _prompt_sentences(prompt or ""):
+        pattern = r"\s+".join(map(re.escape, sentence.split()))
+        if echo := re.search(pattern, text, re.IGNORECASE):
+            message = f"repeats the prompt: {sentence!r}"
+            suggestion = "remove the instructions copied from the prompt"
+            findings.append(Finding(LEFTOVERS, "error", message, *echo.span(), suggestion))
+    return findings

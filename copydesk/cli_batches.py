@@ -1,0 +1,256 @@
+"""CLI commands for batches: `run`, `batches`, `items`, `show`, `export`."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from copydesk.content_types import load_content_type
+from copydesk.errors import ConfigurationError, CopydeskError
+from copydesk.settings import get_settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+DONE_STATUSES = ("pending_review", "approved", "rejected", "published", "failed", "quarantined")
+
+
+def run(
+    source: Annotated[
+        Path | None, typer.Argument(help="Input file: CSV (header row), JSONL or JSON array.")
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option("--type", "-t", help="Content type (a folder of templates/).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows.", min=1)] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Items per task (default: COPYDESK_CHUNK_SIZE).", min=1)
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="0 = greedy decoding.")] = 0.0,
+    max_attempts: Annotated[
+        int, typer.Option(help="Generation attempts per section (refinement).", min=1)
+    ] = 3,
+    resume: Annotated[
+        int | None, typer.Option("--resume", help="Resume batch ID where it stopped.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on the last line.")
+    ] = False,
+) -> None:
+    """Run the generate-batch flow on a file: ingest, plan, generate, refine, output."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says enough
+    settings = get_settings()
+    url = settings.resolved_database_url
+    _ensure_schema(url)
+    from copydesk.pipeline import start_batch
+    from db.models import Batch
+    from db.session import session_scope
+
+    if resume is not None:
+        with session_scope(url) as session:
+            batch = session.get(Batch, resume)
+            if batch is None:
+                raise ConfigurationError(f"no batch {resume}; `copydesk batches` lists them")
+            source, content_type, limit = (
+                Path(batch.source),
+                batch.content_type,
+                batch.options.get("limit"),
+            )
+            chunk_size = chunk_size or batch.options.get("chunk_size")
+        batch_id = resume
+    else:
+        if source is None or content_type is None:
+            raise ConfigurationError("give an input file and --type (or --resume BATCH_ID)")
+        if not source.is_file():
+            raise ConfigurationError(f"cannot read {source}: no such file")
+        load_content_type(content_type)
+        options = {
+            "limit": limit,
+            "chunk_size": chunk_size or settings.chunk_size,
+            "temperature": temperature,
+            "max_attempts": max_attempts,
+        }
+        batch_id = start_batch(
+            url, content_type=content_type, source=source.resolve(), options=options
+        )
+    assert source is not None and content_type is not None
+    started = time.perf_counter()
+    summary = _run_flow_with_progress(
+        url,
+        batch_id,
+        source,
+        content_type,
+        limit,
+        chunk_size or settings.chunk_size,
+        {"temperature": temperature, "max_attempts": max_attempts},
+        quiet=as_json,
+    )
+    summary["duration_s"] = round(time.perf_counter() - started, 2)
+    _print_summary(summary)
+    if as_json:
+        print(json.dumps(summary, default=str))
+
+
+def _ensure_schema(url: str) -> None:
+    from db.migrate import current_revision, head_revision, safe_url, upgrade
+
+    current = current_revision(url)
+    if current is None:
+        err.print(f"creating the database schema in {safe_url(url)}", highlight=False)
+        upgrade(url)
+    elif current != head_revision():
+        raise ConfigurationError(
+            f"{safe_url(url)} is at revision {current}: run `copydesk db upgrade`"
+        )
+
+
+def _run_flow_with_progress(
+    url: str,
+    batch_id: int,
+    source: Path,
+    content_type: str,
+    limit: int | None,
+    chunk_size: int,
+    generation: dict[str, Any],
+    *,
+    quiet: bool,
+) -> dict[str, Any]:
+    from flows.generate_batch import generate_batch
+
+    stop = threading.Event()
+    progress = Progress(
+        TextColumn("batch {task.fields[batch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    task = progress.add_task("run", total=None, batch=batch_id, state="starting")
+
+    def poll() -> None:
+        from db.repository import count_items_by_status
+        from db.session import session_scope
+
+        while not stop.wait(0.5):
+            try:
+                with session_scope(url, readonly=True) as session:
+                    counts = count_items_by_status(session=session, batch_id=batch_id)
+            except SQLAlchemyError:  # a missed refresh of the bar is harmless
+                continue
+            done = sum(n for s, n in counts.items() if s in DONE_STATUSES)
+            state = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    with progress:
+        watcher.start()
+        try:
+            result: dict[str, Any] = generate_batch(
+                source=str(source.resolve()),
+                content_type=content_type,
+                limit=limit,
+                chunk_size=chunk_size,
+                generation=generation,
+                batch_id=batch_id,
+            )
+        finally:
+            stop.set()
+            watcher.join()
+    return result
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary["counts"].items())) or "no items"
+    settings = get_settings()
+    where = (
+        settings.resolved_store_path
+        if settings.store == "local"
+        else f"bucket {settings.s3_bucket}"
+    )
+    err.print(
+        f"batch {summary['batch_id']} ({summary['content_type']}): {summary['total']} items: {counts}\n"
+        f"outputs: {summary['outputs_prefix']} in {where}\n"
+        f"review: copydesk items {summary['batch_id']} --status pending_review; copydesk show ITEM",
+        highlight=False,
+    )
+
+
+def batches() -> None:
+    """List batches, newest first."""
+    from db.models import Batch
+    from db.repository import count_items_by_status
+    from db.session import session_scope
+
+    table = Table("batch", "type", "status", "items", "created", "source")
+    with session_scope(get_settings().resolved_database_url, readonly=True) as session:
+        for batch in session.scalars(select(Batch).order_by(Batch.id.desc()).limit(100)):
+            counts = count_items_by_status(session=session, batch_id=batch.id)
+            table.add_row(
+                str(batch.id),
+                batch.content_type,
+                batch.status,
+                ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+                batch.created_at.strftime("%Y-%m-%d %H:%M"),
+                batch.source,
+            )
+    out.print(table)
+
+
+def items(
+    batch_id: Annotated[int, typer.Argument(help="Batch id (see `copydesk batches`).")],
+    status: Annotated[str | None, typer.Option(help="Only items in this status.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+) -> None:
+    """List a batch's items with their status and error."""
+    from db.repository import list_items
+    from db.session import session_scope
+
+    table = Table("item", "row", "status", "error")
+    with session_scope(get_settings().resolved_database_url, readonly=True) as session:
+        for item in list_items(session=session, batch_id=batch_id, status=status, limit=limit):
+            table.add_row(str(item.id), str(item.row_number), item.status, (item.error or "")[:120])
+    out.print(table)
+
+
+def show(
+    item_id: Annotated[int, typer.Argument(help="Item id (see `copydesk items BATCH`).")],
+) -> None:
+    """Show an item's final text, findings and full lineage: input → plan → generations → revision."""
+    from copydesk.lineage import describe_item
+
+    out.print(
+        describe_item(get_settings().resolved_database_url, item_id), highlight=False, markup=False
+    )
+
+
+def export(
+    batch_id: Annotated[int, typer.Argument(help="Batch id.")],
+    fmt: Annotated[str, typer.Option("--format", help="Only `jsonl` for now.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export a batch: one JSON line per item (item_id, row, input, status, text, findings, error, object_key)."""
+    from copydesk.lineage import export_rows
+
+    if fmt != "jsonl":
+        raise CopydeskError(f"unknown export format {fmt!r}; use jsonl")
+    handle = output.open("w", encoding="utf-8") if output else None
+    try:
+        for row in export_rows(get_settings().resolved_database_url, batch_id):
+            print(json.dumps(row, ensure_ascii=False, default=str), file=handle)
+    finally:
+        if handle:
+            handle.close()

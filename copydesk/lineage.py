@@ -1,0 +1,102 @@
+"""Answers to "where did this come from?": an item's chain, and export rows for a batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from copydesk.errors import CopydeskError
+from db.models import Batch, Finding, Generation, Item, Plan, Revision
+from db.session import session_scope
+
+
+def describe_item(url: str, item_id: int) -> str:
+    """Human-readable lineage: input → plan → generations (+ findings) → revision → object key."""
+    with session_scope(url, readonly=True) as session:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise CopydeskError(f"no item {item_id}; `copydesk items BATCH` lists a batch's items")
+        batch = session.get_one(Batch, item.batch_id)
+        lines = [
+            f"item {item.id} of batch {batch.id} ({batch.content_type}) — status {item.status}",
+            f"input: {item.source} row {item.row_number}, {item.input_sha256}",
+            "  " + json.dumps(item.input_record, ensure_ascii=False),
+        ]
+        if item.error:
+            lines.append(f"error: {item.error}")
+        for plan in session.scalars(select(Plan).where(Plan.item_id == item.id)):
+            sections = ", ".join(s["name"] for s in plan.outline.get("sections", []))
+            lines.append(f"plan {plan.id}: template {plan.template_sha256}; sections: {sections}")
+        findings = _findings_by_generation(session, item.id)
+        for g in session.scalars(
+            select(Generation).where(Generation.item_id == item.id).order_by(Generation.id)
+        ):
+            lines.append(
+                f"generation {g.id}: section {g.section} attempt {g.attempt}; {g.backend} {g.model_id} "
+                f"@ {g.model_revision}; {g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
+                f"prompt {g.prompt_sha256}; {g.tokens_in}→{g.tokens_out} tokens, {g.finish_reason}, "
+                f"{(g.duration_s or 0):.2f}s; flow run {g.prefect_flow_run_id}, task run {g.prefect_task_run_id}"
+            )
+            lines += [
+                f"  finding [{f.severity}] {f.check}: {f.message}" for f in findings.get(g.id, [])
+            ]
+        for r in session.scalars(
+            select(Revision).where(Revision.item_id == item.id).order_by(Revision.id)
+        ):
+            lines.append(
+                f"revision {r.id} by {r.author_kind} {r.author}: {r.text_sha256} → {r.object_key}"
+            )
+            lines += [
+                f"  {fmt}: {o['key']} ({o['sha256']})" for fmt, o in sorted(r.outputs.items())
+            ]
+            lines += ["", r.text]
+        return "\n".join(lines)
+
+
+def export_rows(url: str, batch_id: int) -> Iterator[dict[str, Any]]:
+    """One dict per item, in input order, read in pages (flat memory for big batches)."""
+    last_id, page = 0, 500
+    while True:
+        with session_scope(url, readonly=True) as session:
+            items = session.scalars(
+                select(Item)
+                .where(Item.batch_id == batch_id, Item.id > last_id)
+                .order_by(Item.id)
+                .limit(page)
+            ).all()
+            if not items:
+                return
+            for item in items:
+                revision = session.scalars(
+                    select(Revision)
+                    .where(Revision.item_id == item.id)
+                    .order_by(Revision.id.desc())
+                    .limit(1)
+                ).first()
+                findings = session.scalars(
+                    select(Finding).where(Finding.item_id == item.id, Finding.severity == "error")
+                ).all()
+                yield {
+                    "item_id": item.id,
+                    "row": item.row_number,
+                    "input": item.input_record,
+                    "status": item.status,
+                    "text": revision.text if revision else None,
+                    "findings": [{"check": f.check, "message": f.message} for f in findings],
+                    "error": item.error,
+                    "object_key": revision.object_key if revision else None,
+                }
+            last_id = items[-1].id
+
+
+def _findings_by_generation(session: Any, item_id: int) -> dict[int, list[Finding]]:
+    grouped: dict[int, list[Finding]] = {}
+    for finding in session.scalars(
+        select(Finding).where(Finding.item_id == item_id).order_by(Finding.id)
+    ):
+        if finding.generation_id is not None:
+            grouped.setdefault(finding.generation_id, []).append(finding)
+    return grouped

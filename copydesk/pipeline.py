@@ -1,0 +1,455 @@
+"""The batch pipeline's stages as plain functions: ingest → plan → generate → refine → output.
+
+Each stage works on a chunk of item ids, picks only the items still in the status it
+consumes, and commits its chunk in one transaction: a re-run (or a resume after a crash)
+skips what was done and never duplicates rows. Prefect run ids arrive as plain strings
+(`RunIds`) so the lineage rows can name them; nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from copydesk.checks import Finding as CheckFinding
+from copydesk.checks import run_section_checks
+from copydesk.content_types import ContentType, load_content_type
+from copydesk.generation.base import Decoding, GenerationRequest, GenerationResult, TextGenerator
+from copydesk.hashing import sha256_text
+from copydesk.ingest import chunked, ingest_rows
+from copydesk.planning import Plan, PlanError, SectionPlan, render_plan
+from copydesk.render import render_outputs
+from copydesk.storage import ObjectStore, item_key
+from db import repository as repo
+from db.models import (
+    AuthorKind,
+    Batch,
+    BatchStatus,
+    Finding,
+    Generation,
+    Item,
+    ItemStatus,
+    Revision,
+)
+from db.models import Plan as PlanRow
+from db.session import session_scope
+
+
+@dataclass(frozen=True)
+class RunIds:
+    flow_run_id: str | None = None
+    task_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Decoding for every section, and how many attempts refinement may make."""
+
+    temperature: float = 0.0
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float = 1.1
+    max_attempts: int = 3
+    # Retries sample (with their own seed): greedy decoding of the same prompt would only
+    # repeat the previous attempt.
+    retry_temperature: float = 0.7
+    retry_top_p: float = 0.95
+
+    def decoding(self, section: SectionPlan, *, retry: bool = False) -> Decoding:
+        return Decoding(
+            max_new_tokens=section.max_new_tokens,
+            temperature=max(self.temperature, self.retry_temperature)
+            if retry
+            else self.temperature,
+            top_k=self.top_k,
+            top_p=self.retry_top_p if retry and self.top_p is None else self.top_p,
+            repetition_penalty=self.repetition_penalty,
+        )
+
+
+@dataclass
+class StageCounts:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def seed_for(input_sha256: str, section: str, attempt: int) -> int:
+    """A stable seed per item, section and attempt (so re-runs repeat themselves)."""
+    digest = hashlib.sha256(f"{input_sha256}:{section}:{attempt}".encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def start_batch(url: str, *, content_type: str, source: Path, options: dict[str, Any]) -> int:
+    load_content_type(content_type)  # fail early on an unknown type
+    with session_scope(url) as session:
+        batch = repo.create_batch(
+            session=session, content_type=content_type, source=str(source), options=options
+        )
+        batch.status, batch.started_at = BatchStatus.RUNNING, datetime.now(UTC)
+        return batch.id
+
+
+def ingest_batch(
+    url: str, batch_id: int, *, limit: int | None = None, chunk_size: int = 500
+) -> StageCounts:
+    """Stream the batch's source into items, one transaction per chunk of rows."""
+    with session_scope(url) as session:
+        batch = session.get_one(Batch, batch_id)
+        content_type, source = load_content_type(batch.content_type), Path(batch.source)
+    counts = StageCounts()
+    rows = ingest_rows(source, content_type)
+    for chunk in chunked(
+        rows if limit is None else (r for _, r in zip(range(limit), rows, strict=False)), chunk_size
+    ):
+        with session_scope(url) as session:
+            inserted = repo.add_items(session=session, batch_id=batch_id, items=chunk)
+        counts.done += inserted
+        counts.skipped += len(chunk) - inserted
+        counts.failed += sum(1 for item in chunk if item.status == ItemStatus.QUARANTINED)
+    return counts
+
+
+def plan_chunk(url: str, item_ids: Sequence[int], content_type: ContentType) -> StageCounts:
+    counts = StageCounts()
+    with session_scope(url) as session:
+        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.INGESTED):
+            try:
+                plan = render_plan(content_type, item.input_record)
+            except PlanError as exc:
+                _fail(item, f"plan: {exc}", counts)
+                continue
+            session.add(
+                PlanRow(
+                    item_id=item.id,
+                    content_type=plan.content_type,
+                    template_sha256=plan.template_sha256,
+                    outline=plan.as_dict(),
+                )
+            )
+            item.status = ItemStatus.PLANNED
+            counts.done += 1
+    return counts
+
+
+@dataclass
+class _Attempt:
+    """A section's attempt: an existing generation row (`row_id`) or a new one (`new`)."""
+
+    attempt: int
+    output: str
+    row_id: int | None = None
+    new: int | None = None  # index into the chunk's new generations
+
+
+@dataclass
+class _ItemWork:
+    item_id: int
+    input_sha256: str
+    plan_id: int
+    sections: tuple[SectionPlan, ...]
+    latest: dict[str, _Attempt] = field(default_factory=dict)
+
+
+@dataclass
+class _NewGeneration:
+    item_id: int
+    plan_id: int
+    section: str
+    attempt: int
+    request: GenerationRequest
+    result: GenerationResult
+
+
+def _load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[_ItemWork], list[int]]:
+    """Snapshot what a stage needs, in a read-only scope (no lock held afterwards)."""
+    work, missing = [], []
+    with session_scope(url, readonly=True) as session:
+        for item in repo.items_in_status(session=session, ids=item_ids, status=status):
+            plan_row = repo.latest_plan(session=session, item_id=item.id)
+            if plan_row is None:
+                missing.append(item.id)
+                continue
+            unit = _ItemWork(
+                item.id, item.input_sha256, plan_row.id, Plan.from_dict(plan_row.outline).sections
+            )
+            for generation in repo.generations_of(session=session, item_id=item.id):
+                unit.latest[generation.section] = _Attempt(
+                    generation.attempt, generation.output, row_id=generation.id
+                )
+            work.append(unit)
+    return work, missing
+
+
+def generate_chunk(
+    url: str,
+    item_ids: Sequence[int],
+    generator: TextGenerator,
+    options: GenerationOptions,
+    run: RunIds,
+) -> StageCounts:
+    """First attempt at every section of every planned item in the chunk: one batched call.
+
+    The model runs with no transaction open; results are written in one short one.
+    """
+    work, missing = _load_work(url, item_ids, ItemStatus.PLANNED)
+    pairs = [(unit, section) for unit in work for section in unit.sections]
+    requests = [
+        GenerationRequest.chat(
+            s.prompt, decoding=options.decoding(s), seed=seed_for(u.input_sha256, s.name, 1)
+        )
+        for u, s in pairs
+    ]
+    results = generator.generate(requests)
+    new = [
+        _NewGeneration(u.item_id, u.plan_id, s.name, 1, request, result)
+        for (u, s), request, result in zip(pairs, requests, results, strict=True)
+    ]
+    return _write_stage(
+        url,
+        [u.item_id for u in work],
+        missing,
+        ItemStatus.PLANNED,
+        ItemStatus.GENERATED,
+        new,
+        [],
+        generator,
+        run,
+    )
+
+
+def refine_chunk(
+    url: str,
+    item_ids: Sequence[int],
+    content_type: ContentType,
+    generator: TextGenerator,
+    options: GenerationOptions,
+    run: RunIds,
+) -> StageCounts:
+    """Check every section; regenerate failing ones with the findings as instructions.
+
+    Checks and model calls run with no transaction open; every finding and new attempt
+    of the chunk is written in one short transaction at the end.
+    """
+    work, missing = _load_work(url, item_ids, ItemStatus.GENERATED)
+    new: list[_NewGeneration] = []
+    findings: list[tuple[int, _Attempt, CheckFinding]] = []
+    for attempt in range(1, options.max_attempts + 1):
+        retry: list[tuple[_ItemWork, SectionPlan, list[CheckFinding]]] = []
+        for unit in work:
+            for section in unit.sections:
+                current = unit.latest.get(section.name)
+                if current is None or current.attempt != attempt:
+                    continue
+                found = run_section_checks(section, current.output, content_type)
+                findings += [(unit.item_id, current, f) for f in found]
+                errors = [f for f in found if f.severity == "error"]
+                if errors and attempt < options.max_attempts:
+                    retry.append((unit, section, errors))
+        if not retry:
+            break
+        requests = [
+            _retry_request(u.input_sha256, s, errors, attempt + 1, options)
+            for u, s, errors in retry
+        ]
+        for (unit, section, _), request, result in zip(
+            retry, requests, generator.generate(requests), strict=True
+        ):
+            new.append(
+                _NewGeneration(
+                    unit.item_id, unit.plan_id, section.name, attempt + 1, request, result
+                )
+            )
+            unit.latest[section.name] = _Attempt(attempt + 1, result.text, new=len(new) - 1)
+    counts = _write_stage(
+        url,
+        [u.item_id for u in work],
+        missing,
+        ItemStatus.GENERATED,
+        ItemStatus.REFINED,
+        new,
+        findings,
+        generator,
+        run,
+    )
+    counts.extra["regenerated"] = len(new)
+    return counts
+
+
+def _write_stage(
+    url: str,
+    item_ids: list[int],
+    missing_plan: list[int],
+    expected: str,
+    next_status: str,
+    new: list[_NewGeneration],
+    findings: list[tuple[int, _Attempt, CheckFinding]],
+    generator: TextGenerator,
+    run: RunIds,
+) -> StageCounts:
+    """Write a stage's results for the items still in `expected` (another run may have won)."""
+    counts = StageCounts()
+    with session_scope(url) as session:
+        items = {
+            i.id: i for i in repo.items_in_status(session=session, ids=item_ids, status=expected)
+        }
+        rows = [_generation_row(g, generator, run) if g.item_id in items else None for g in new]
+        session.add_all(row for row in rows if row is not None)
+        session.flush()
+        for item_id, attempt, finding in findings:
+            row_id = (
+                attempt.row_id if attempt.new is None else getattr(rows[attempt.new], "id", None)
+            )
+            if item_id in items and row_id is not None:
+                session.add(_finding_row(item_id, row_id, finding))
+        for item in items.values():
+            item.status = next_status
+            counts.done += 1
+        for item in repo.items_in_status(session=session, ids=missing_plan, status=expected):
+            _fail(item, "the item has no plan", counts)
+    return counts
+
+
+def output_chunk(
+    url: str, item_ids: Sequence[int], content_type: ContentType, store: ObjectStore
+) -> StageCounts:
+    """Render each refined item's documents from its best attempts, store them, await review."""
+    counts = StageCounts()
+    with session_scope(url) as session:
+        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED):
+            best = best_generations(session, item)
+            sections = {name: generation.output for name, generation in best.items()}
+            documents = render_outputs(content_type, item.input_record, sections)
+            outputs = {}
+            for document in documents:
+                text_hash = hashlib.sha256(document.data).hexdigest()[:16]
+                key = item_key(item.batch_id, item.id, f"{text_hash}.{document.extension}")
+                stored = store.put(key, document.data, document.media_type)
+                outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
+            if repo.model_revision(session=session, item_id=item.id) is None:
+                markdown = next(d for d in documents if d.format == "markdown").data.decode()
+                session.add(
+                    Revision(
+                        item_id=item.id,
+                        author_kind=AuthorKind.MODEL,
+                        author=next(iter(best.values())).model_id,
+                        text=markdown,
+                        text_sha256=sha256_text(markdown),
+                        object_key=outputs["markdown"]["key"],
+                        outputs=outputs,
+                    )
+                )
+            item.status = ItemStatus.PENDING_REVIEW
+            counts.done += 1
+    return counts
+
+
+def finish_batch(url: str, batch_id: int) -> dict[str, Any]:
+    with session_scope(url) as session:
+        batch = session.get_one(Batch, batch_id)
+        statuses = repo.count_items_by_status(session=session, batch_id=batch_id)
+        batch.status = BatchStatus.COMPLETED
+        batch.finished_at = datetime.now(UTC)
+        return {
+            "batch_id": batch_id,
+            "content_type": batch.content_type,
+            "source": batch.source,
+            "counts": statuses,
+            "total": sum(statuses.values()),
+        }
+
+
+def best_generations(session: Any, item: Item) -> dict[str, Generation]:
+    """Per section: the attempt with the fewest error findings (the latest on a tie)."""
+    generations = repo.generations_of(session=session, item_id=item.id)
+    errors = repo.error_counts(session=session, generation_ids=[g.id for g in generations])
+    best: dict[str, Generation] = {}
+    for generation in generations:  # in id order, so later attempts win ties
+        current = best.get(generation.section)
+        if current is None or errors.get(generation.id, 0) <= errors.get(current.id, 0):
+            best[generation.section] = generation
+    return best
+
+
+def _retry_request(
+    input_sha256: str,
+    section: SectionPlan,
+    errors: list[CheckFinding],
+    attempt: int,
+    options: GenerationOptions,
+) -> GenerationRequest:
+    fixes = "\n".join(f"- {f.suggestion or f.message}" for f in errors)
+    prompt = f"{section.prompt}\n\nImportant, fix these problems of the previous attempt:\n{fixes}"
+    return GenerationRequest.chat(
+        prompt,
+        decoding=options.decoding(section, retry=True),
+        seed=seed_for(input_sha256, section.name, attempt),
+    )
+
+
+def _generation_row(new: _NewGeneration, generator: TextGenerator, run: RunIds) -> Generation:
+    identity, request, result = generator.identity, new.request, new.result
+    return Generation(
+        item_id=new.item_id,
+        plan_id=new.plan_id,
+        section=new.section,
+        attempt=new.attempt,
+        backend=identity.backend,
+        model_id=identity.model_id,
+        model_revision=identity.revision,
+        decoding=request.decoding.as_dict(),
+        seed=result.seed if result.seed is not None else request.seed,
+        prompt=result.prompt_text,
+        prompt_sha256=sha256_text(result.prompt_text),
+        output=result.text,
+        tokens_in=result.tokens_in,
+        tokens_out=result.tokens_out,
+        finish_reason=result.finish_reason,
+        duration_s=result.duration_s,
+        device=identity.device,
+        dtype=identity.dtype,
+        library_versions=identity.library_versions,
+        prefect_flow_run_id=run.flow_run_id,
+        prefect_task_run_id=run.task_run_id,
+    )
+
+
+def _finding_row(item_id: int, generation_id: int, finding: CheckFinding) -> Finding:
+    return Finding(
+        item_id=item_id,
+        generation_id=generation_id,
+        check=finding.check,
+        severity=finding.severity,
+        span_start=finding.span_start,
+        span_end=finding.span_end,
+        message=finding.message,
+        suggestion=finding.suggestion,
+    )
+
+
+def _fail(item: Item, reason: str, counts: StageCounts) -> None:
+    item.status, item.error = ItemStatus.FAILED, reason
+    counts.failed += 1
+
+
+def fail_items(url: str, item_ids: Sequence[int], reason: str) -> int:
+    """Mark a chunk's unfinished items as failed (its task ran out of retries)."""
+    with session_scope(url) as session:
+        items = [
+            item
+            for status in (
+                ItemStatus.INGESTED,
+                ItemStatus.PLANNED,
+                ItemStatus.GENERATED,
+                ItemStatus.REFINED,
+            )
+            for item in repo.items_in_status(session=session, ids=item_ids, status=status)
+        ]
+        for item in items:
+            item.status, item.error = ItemStatus.FAILED, reason[:2000]
+        return len(items)

@@ -1,0 +1,85 @@
+"""What a batch produced, as plain data: for the CLI summary and Prefect's artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from db.models import Batch, Finding, Generation, Item, ItemStatus, Revision
+from db.repository import count_items_by_status
+from db.session import session_scope
+
+WORK_STATUSES = (ItemStatus.INGESTED, ItemStatus.PLANNED, ItemStatus.GENERATED, ItemStatus.REFINED)
+
+
+def batch_summary(url: str, batch_id: int) -> dict[str, Any]:
+    with session_scope(url, readonly=True) as session:
+        batch = session.get_one(Batch, batch_id)
+        counts = count_items_by_status(session=session, batch_id=batch_id)
+        generations = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Generation.tokens_out), 0),
+                func.coalesce(func.sum(Generation.duration_s), 0.0),
+            )
+            .join(Item, Item.id == Generation.item_id)
+            .where(Item.batch_id == batch_id)
+        ).one()
+        with_errors = session.scalar(
+            select(func.count(func.distinct(Finding.item_id)))
+            .join(Item, Item.id == Finding.item_id)
+            .where(Item.batch_id == batch_id, Finding.severity == "error")
+        )
+        duration = (
+            (batch.finished_at - batch.started_at).total_seconds()
+            if batch.finished_at and batch.started_at
+            else None
+        )
+        return {
+            "batch_id": batch.id,
+            "content_type": batch.content_type,
+            "source": batch.source,
+            "status": batch.status,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "generations": generations[0],
+            "tokens_out": int(generations[1]),
+            "generation_seconds": round(float(generations[2]), 2),
+            "items_with_error_findings": int(with_errors or 0),
+            "duration_s": round(duration, 2) if duration is not None else None,
+            "outputs_prefix": f"batches/{batch.id}/items/",
+        }
+
+
+def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    """One row per item (the first `limit`): status, failing checks, output key or error."""
+    with session_scope(url, readonly=True) as session:
+        items = session.scalars(
+            select(Item).where(Item.batch_id == batch_id).order_by(Item.id).limit(limit)
+        ).all()
+        ids = [item.id for item in items]
+        failing: dict[int, set[str]] = {}
+        for item_id, check in session.execute(
+            select(Finding.item_id, Finding.check).where(
+                Finding.item_id.in_(ids), Finding.severity == "error"
+            )
+        ).tuples():
+            failing.setdefault(item_id, set()).add(check)
+        keys = {
+            item_id: key
+            for item_id, key in session.execute(
+                select(Revision.item_id, Revision.object_key).where(Revision.item_id.in_(ids))
+            ).tuples()
+        }
+        return [
+            {
+                "item": item.id,
+                "row": item.row_number,
+                "status": item.status,
+                "failing_checks": ", ".join(sorted(failing.get(item.id, ()))),
+                "output": keys.get(item.id) or "",
+                "error": (item.error or "")[:200],
+            }
+            for item in items
+        ]

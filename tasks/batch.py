@@ -1,0 +1,60 @@
+"""Batch-level tasks: chunking, failing a chunk, finishing, and the Prefect UI artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from copydesk.pipeline import fail_items, finish_batch
+from copydesk.reports import WORK_STATUSES, batch_summary, items_table
+from db.models import Batch
+from db.repository import item_ids
+from db.session import session_scope
+from tasks.common import database_url
+
+
+@task(name="list-chunks", cache_policy=NO_CACHE)
+def chunks_task(batch_id: int, chunk_size: int) -> list[list[int]]:
+    with session_scope(database_url()) as session:
+        ids = item_ids(session=session, batch_id=batch_id, statuses=WORK_STATUSES)
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+@task(name="batch-content-type", cache_policy=NO_CACHE)
+def content_type_task(batch_id: int) -> str:
+    with session_scope(database_url()) as session:
+        return session.get_one(Batch, batch_id).content_type
+
+
+@task(name="fail-chunk", cache_policy=NO_CACHE)
+def fail_chunk_task(item_ids: list[int], reason: str) -> int:
+    return fail_items(database_url(), item_ids, reason)
+
+
+@task(name="finish-batch", cache_policy=NO_CACHE)
+def finish_task(batch_id: int) -> dict[str, Any]:
+    finish_batch(database_url(), batch_id)
+    summary = batch_summary(database_url(), batch_id)
+    counts = "\n".join(f"| {status} | {n} |" for status, n in sorted(summary["counts"].items()))
+    create_markdown_artifact(
+        key=f"batch-{batch_id}-summary",
+        description=f"Batch {batch_id} summary",
+        markdown=(
+            f"# Batch {batch_id}: {summary['content_type']}\n\nSource: `{summary['source']}`\n\n"
+            f"| status | items |\n|---|---|\n{counts}\n\n"
+            f"- generations: {summary['generations']} ({summary['tokens_out']} tokens, "
+            f"{summary['generation_seconds']} s of model time)\n"
+            f"- items with failing checks: {summary['items_with_error_findings']}\n"
+            f"- outputs: `{summary['outputs_prefix']}` in the object store\n"
+            f"- review: `copydesk items {batch_id} --status pending_review`\n"
+        ),
+    )
+    create_table_artifact(
+        key=f"batch-{batch_id}-items",
+        table=items_table(database_url(), batch_id),
+        description=f"Items of batch {batch_id} (first 500)",
+    )
+    return summary

@@ -1,0 +1,34 @@
+"""What every task resolves: settings, the run ids for lineage, the backends."""
+
+from __future__ import annotations
+
+from prefect.runtime import flow_run, task_run
+
+from copydesk.generation.backends import create_text_generator
+from copydesk.generation.base import TextGenerator
+from copydesk.pipeline import RunIds
+from copydesk.settings import get_settings
+from copydesk.storage import ObjectStore, create_store
+
+# Transient failures (object store, database, model server) get retried with backoff.
+RETRIES = 2
+RETRY_DELAYS: list[float] = [2.0, 10.0]
+
+
+def database_url() -> str:
+    return get_settings().resolved_database_url
+
+
+def run_ids() -> RunIds:
+    return RunIds(
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        task_run_id=str(task_run.id) if task_run.id else None,
+    )
+
+
+def text_generator() -> TextGenerator:
+    return create_text_generator(get_settings())  # cached per process by the backend
+
+
+def object_store() -> ObjectStore:
+    return create_store(get_settings())

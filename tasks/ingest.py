@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from copydesk.pipeline import ingest_batch, start_batch
+from tasks.common import RETRIES, RETRY_DELAYS, database_url
+
+
+@task(name="start-batch", cache_policy=NO_CACHE)
+def start_batch_task(content_type: str, source: str, options: dict[str, Any]) -> int:
+    return start_batch(
+        database_url(), content_type=content_type, source=Path(source), options=options
+    )
+
+
+@task(name="ingest", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS, cache_policy=NO_CACHE)
+def ingest_task(batch_id: int, limit: int | None = None) -> dict[str, Any]:
+    return asdict(ingest_batch(database_url(), batch_id, limit=limit))

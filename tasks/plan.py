@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from copydesk.content_types import load_content_type
+from copydesk.pipeline import plan_chunk
+from tasks.common import RETRIES, RETRY_DELAYS, database_url
+
+
+@task(name="plan", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS, cache_policy=NO_CACHE)
+def plan_task(content_type: str, item_ids: list[int]) -> dict[str, Any]:
+    return asdict(plan_chunk(database_url(), item_ids, load_content_type(content_type)))
