@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from copydesk.generation.bundled import BundledModel, prepare_bundled_model
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
 from copydesk.storage import LocalStore, ObjectStore
@@ -111,3 +112,18 @@ def store(
     s3_store = S3Store.from_settings(get_settings())
     s3_store.ensure_bucket()
     return s3_store
+
+
+@pytest.fixture(scope="session")
+def bundled_conversions(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[BundledModel, BundledModel]:
+    """The bundled GGUF converted into an empty cache (first), then loaded again (second)."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    return prepare_bundled_model(cache), prepare_bundled_model(cache)
+
+
+@pytest.fixture(scope="session")
+def model_cache(bundled_conversions: tuple[BundledModel, BundledModel]) -> Path:
+    """A model cache holding the converted bundled model (converted once per session)."""
+    return bundled_conversions[0].folder.parent
