@@ -6,6 +6,7 @@ so running the flow again for a batch (`resume_batch_id`) picks up where it stop
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -27,7 +28,16 @@ STAGES = (
 )
 
 
-@flow(name="generate-batch", log_prints=True)
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    if params.get("batch_id") is not None:
+        return f"batch {params['batch_id']}: {params.get('content_type') or 'resume'}"
+    return f"{params.get('content_type')}: {Path(str(params.get('source'))).name}"
+
+
+@flow(name="generate-batch", flow_run_name=_flow_run_name, log_prints=True)
 def generate_batch(
     source: str | None = None,
     content_type: str | None = None,

@@ -16,25 +16,29 @@ from db.session import session_scope
 from tasks.common import database_url
 
 
-@task(name="list-chunks", cache_policy=NO_CACHE)
+@task(name="list-chunks", task_run_name="list chunks of batch {batch_id}", cache_policy=NO_CACHE)
 def chunks_task(batch_id: int, chunk_size: int) -> list[list[int]]:
     with session_scope(database_url()) as session:
         ids = item_ids(session=session, batch_id=batch_id, statuses=WORK_STATUSES)
     return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
 
 
-@task(name="batch-content-type", cache_policy=NO_CACHE)
+@task(
+    name="batch-content-type",
+    task_run_name="content type of batch {batch_id}",
+    cache_policy=NO_CACHE,
+)
 def content_type_task(batch_id: int) -> str:
     with session_scope(database_url()) as session:
         return session.get_one(Batch, batch_id).content_type
 
 
-@task(name="fail-chunk", cache_policy=NO_CACHE)
+@task(name="fail-chunk", task_run_name="fail unfinished items", cache_policy=NO_CACHE)
 def fail_chunk_task(item_ids: list[int], reason: str) -> int:
     return fail_items(database_url(), item_ids, reason)
 
 
-@task(name="finish-batch", cache_policy=NO_CACHE)
+@task(name="finish-batch", task_run_name="finish batch {batch_id}", cache_policy=NO_CACHE)
 def finish_task(batch_id: int) -> dict[str, Any]:
     finish_batch(database_url(), batch_id)
     summary = batch_summary(database_url(), batch_id)

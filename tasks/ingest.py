@@ -11,13 +11,19 @@ from copydesk.pipeline import ingest_batch, start_batch
 from tasks.common import RETRIES, RETRY_DELAYS, database_url
 
 
-@task(name="start-batch", cache_policy=NO_CACHE)
+@task(name="start-batch", task_run_name="start {content_type} batch", cache_policy=NO_CACHE)
 def start_batch_task(content_type: str, source: str, options: dict[str, Any]) -> int:
     return start_batch(
         database_url(), content_type=content_type, source=Path(source), options=options
     )
 
 
-@task(name="ingest", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS, cache_policy=NO_CACHE)
+@task(
+    name="ingest",
+    task_run_name="ingest batch {batch_id}",
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    cache_policy=NO_CACHE,
+)
 def ingest_task(batch_id: int, limit: int | None = None) -> dict[str, Any]:
     return asdict(ingest_batch(database_url(), batch_id, limit=limit))

@@ -129,3 +129,35 @@ def test_failing_sections_are_retried_by_sampling_with_their_findings(
             select(Generation.attempt).where(Generation.section == "description")
         ).all()
         assert sorted(attempts) == [1, 2, 3]
+
+
+def test_runs_are_named_and_artifacts_published(database: str, fake: FakeGenerator) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    summary = generate_batch(source=str(PRODUCTS), content_type="product_description", limit=2)
+    batch_id = summary["batch_id"]
+
+    async def read() -> tuple[list[str], list[str], dict[str, object]]:
+        async with get_client() as client:
+            with session_scope(database) as session:
+                run_id = session.scalars(select(Generation.prefect_flow_run_id)).first()
+            flow_run = await client.read_flow_run(run_id)
+            task_runs = await client.read_task_runs()
+            keys = [f"batch-{batch_id}-{k}" for k in ("progress", "summary", "items")]
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+            )
+            return [flow_run.name], [t.name for t in task_runs], {a.key: a.data for a in artifacts}
+
+    flow_names, task_names, artifacts = asyncio.run(read())
+    assert flow_names == ["product_description: products.csv"]
+    assert {"plan chunk 1/1", "generate chunk 1/1", "refine chunk 1/1", "output chunk 1/1"} <= set(
+        task_names
+    )
+    assert f"ingest batch {batch_id}" in task_names
+    assert artifacts[f"batch-{batch_id}-progress"] == 100
+    assert "pending_review | 2" in str(artifacts[f"batch-{batch_id}-summary"])
+    assert "batches/" in str(artifacts[f"batch-{batch_id}-items"])
