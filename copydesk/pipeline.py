@@ -26,6 +26,7 @@ from copydesk.render import render_outputs
 from copydesk.storage import ObjectStore, item_key
 from db import repository as repo
 from db.models import (
+    WORK_STATUSES,
     AuthorKind,
     Batch,
     BatchStatus,
@@ -442,12 +443,7 @@ def fail_items(url: str, item_ids: Sequence[int], reason: str) -> int:
     with session_scope(url) as session:
         items = [
             item
-            for status in (
-                ItemStatus.INGESTED,
-                ItemStatus.PLANNED,
-                ItemStatus.GENERATED,
-                ItemStatus.REFINED,
-            )
+            for status in WORK_STATUSES
             for item in repo.items_in_status(session=session, ids=item_ids, status=status)
         ]
         for item in items:

@@ -6,11 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import Batch, Finding, Generation, Item, ItemStatus, Revision
+from db.models import Batch, Finding, Generation, Item, Revision
 from db.repository import count_items_by_status
 from db.session import session_scope
-
-WORK_STATUSES = (ItemStatus.INGESTED, ItemStatus.PLANNED, ItemStatus.GENERATED, ItemStatus.REFINED)
 
 
 def batch_summary(url: str, batch_id: int) -> dict[str, Any]:

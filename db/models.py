@@ -83,6 +83,10 @@ class ItemStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+# Items a batch run still has work to do on (everything else is a terminal state for it).
+WORK_STATUSES = (ItemStatus.INGESTED, ItemStatus.PLANNED, ItemStatus.GENERATED, ItemStatus.REFINED)
+
+
 class AuthorKind(enum.StrEnum):
     MODEL = "model"
     REFINER = "refiner"

@@ -9,8 +9,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from copydesk.pipeline import fail_items, finish_batch
-from copydesk.reports import WORK_STATUSES, batch_summary, items_table
-from db.models import Batch
+from copydesk.reports import batch_summary, items_table
+from db.models import WORK_STATUSES, Batch
 from db.repository import item_ids
 from db.session import session_scope
 from tasks.common import database_url
