@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from copydesk.checks import Finding as CheckFinding
 from copydesk.checks import run_section_checks
 from copydesk.content_types import ContentType, load_content_type
@@ -86,14 +88,38 @@ def seed_for(input_sha256: str, section: str, attempt: int) -> int:
     return int(digest[:15], 16)
 
 
-def start_batch(url: str, *, content_type: str, source: Path, options: dict[str, Any]) -> int:
+def start_batch(
+    url: str,
+    *,
+    content_type: str,
+    source: Path,
+    options: dict[str, Any],
+    flow_run_id: str | None = None,
+) -> int:
+    """Create a batch; for a flow run that already made one (a Prefect retry), return that one."""
     load_content_type(content_type)  # fail early on an unknown type
     with session_scope(url) as session:
+        if flow_run_id is not None:
+            existing = session.scalars(
+                select(Batch.id).where(Batch.prefect_flow_run_id == flow_run_id)
+            ).first()
+            if existing is not None:
+                return existing
         batch = repo.create_batch(
             session=session, content_type=content_type, source=str(source), options=options
         )
         batch.status, batch.started_at = BatchStatus.RUNNING, datetime.now(UTC)
+        batch.prefect_flow_run_id = flow_run_id
         return batch.id
+
+
+def attach_flow_run(url: str, batch_id: int, flow_run_id: str | None) -> None:
+    """Record the flow run now working on the batch (the latest one, after a resume)."""
+    if flow_run_id is None:
+        return
+    with session_scope(url) as session:
+        batch = session.get_one(Batch, batch_id)
+        batch.prefect_flow_run_id, batch.status = flow_run_id, BatchStatus.RUNNING
 
 
 def ingest_batch(

@@ -7,14 +7,18 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.pipeline import ingest_batch, start_batch
-from tasks.common import RETRIES, RETRY_DELAYS, database_url
+from copydesk.pipeline import attach_flow_run, ingest_batch, start_batch
+from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids
 
 
 @task(name="start-batch", task_run_name="start {content_type} batch", cache_policy=NO_CACHE)
 def start_batch_task(content_type: str, source: str, options: dict[str, Any]) -> int:
     return start_batch(
-        database_url(), content_type=content_type, source=Path(source), options=options
+        database_url(),
+        content_type=content_type,
+        source=Path(source),
+        options=options,
+        flow_run_id=run_ids().flow_run_id,
     )
 
 
@@ -26,4 +30,5 @@ def start_batch_task(content_type: str, source: str, options: dict[str, Any]) ->
     cache_policy=NO_CACHE,
 )
 def ingest_task(batch_id: int, limit: int | None = None) -> dict[str, Any]:
+    attach_flow_run(database_url(), batch_id, run_ids().flow_run_id)
     return asdict(ingest_batch(database_url(), batch_id, limit=limit))

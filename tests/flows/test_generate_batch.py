@@ -11,7 +11,7 @@ from copydesk.content_types import load_content_type
 from copydesk.pipeline import ingest_batch, plan_chunk, start_batch
 from copydesk.settings import get_settings
 from copydesk.storage import create_store
-from db.models import Generation, Item, ItemStatus, Plan, Revision
+from db.models import Batch, Generation, Item, ItemStatus, Plan, Revision
 from db.repository import item_ids
 from db.session import session_scope
 from flows.generate_batch import generate_batch
@@ -45,6 +45,8 @@ def test_samples_end_pending_review_with_outputs(database: str, fake: FakeGenera
                 assert store.stat(output["key"]).sha256 == output["sha256"]
         runs = session.scalars(select(Generation.prefect_flow_run_id).distinct()).all()
         assert len(runs) == 1 and runs[0]
+        batch = session.get_one(Batch, summary["batch_id"])
+        assert batch.prefect_flow_run_id == runs[0]
 
 
 def test_bad_rows_are_quarantined_and_the_rest_completes(
