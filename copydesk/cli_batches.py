@@ -25,6 +25,11 @@ err = Console(stderr=True, soft_wrap=True)
 DONE_STATUSES = ("pending_review", "approved", "rejected", "published", "failed", "quarantined")
 
 
+def format_counts(counts: dict[str, int]) -> str:
+    """`{"failed": 1, "pending_review": 7}` → "1 failed, 7 pending_review"."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
 def run(
     source: Annotated[
         Path | None, typer.Argument(help="Input file: CSV (header row), JSONL or JSON array.")
@@ -150,7 +155,7 @@ def _run_flow_with_progress(
             except SQLAlchemyError:  # a missed refresh of the bar is harmless
                 continue
             done = sum(n for s, n in counts.items() if s in DONE_STATUSES)
-            state = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            state = format_counts(counts)
             progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)
 
     watcher = threading.Thread(target=poll, daemon=True)
@@ -172,7 +177,7 @@ def _run_flow_with_progress(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary["counts"].items())) or "no items"
+    counts = format_counts(summary["counts"]) or "no items"
     settings = get_settings()
     where = (
         settings.resolved_store_path
@@ -201,7 +206,7 @@ def batches() -> None:
                 str(batch.id),
                 batch.content_type,
                 batch.status,
-                ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+                format_counts(counts),
                 batch.created_at.strftime("%Y-%m-%d %H:%M"),
                 batch.source,
             )

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -126,14 +127,11 @@ def ingest_batch(
     url: str, batch_id: int, *, limit: int | None = None, chunk_size: int = 500
 ) -> StageCounts:
     """Stream the batch's source into items, one transaction per chunk of rows."""
-    with session_scope(url) as session:
+    with session_scope(url, readonly=True) as session:
         batch = session.get_one(Batch, batch_id)
         content_type, source = load_content_type(batch.content_type), Path(batch.source)
     counts = StageCounts()
-    rows = ingest_rows(source, content_type)
-    for chunk in chunked(
-        rows if limit is None else (r for _, r in zip(range(limit), rows, strict=False)), chunk_size
-    ):
+    for chunk in chunked(islice(ingest_rows(source, content_type), limit), chunk_size):
         with session_scope(url) as session:
             inserted = repo.add_items(session=session, batch_id=batch_id, items=chunk)
         counts.done += inserted
@@ -376,19 +374,12 @@ def output_chunk(
     return counts
 
 
-def finish_batch(url: str, batch_id: int) -> dict[str, Any]:
+def finish_batch(url: str, batch_id: int) -> None:
+    """Mark the batch completed (its summary comes from `copydesk.reports.batch_summary`)."""
     with session_scope(url) as session:
         batch = session.get_one(Batch, batch_id)
-        statuses = repo.count_items_by_status(session=session, batch_id=batch_id)
         batch.status = BatchStatus.COMPLETED
         batch.finished_at = datetime.now(UTC)
-        return {
-            "batch_id": batch_id,
-            "content_type": batch.content_type,
-            "source": batch.source,
-            "counts": statuses,
-            "total": sum(statuses.values()),
-        }
 
 
 def best_generations(session: Any, item: Item) -> dict[str, Generation]:
