@@ -343,32 +343,43 @@ def _write_stage(
 def output_chunk(
     url: str, item_ids: Sequence[int], content_type: ContentType, store: ObjectStore
 ) -> StageCounts:
-    """Render each refined item's documents from its best attempts, store them, await review."""
+    """Render each refined item's documents from its best attempts, store them, await review.
+
+    Rendering and the object-store puts run with no transaction open (puts of the same
+    bytes are no-ops, so a redo is safe); revisions and statuses go in one short one.
+    """
+    with session_scope(url, readonly=True) as session:
+        snapshot = [
+            (item.id, item.batch_id, item.input_record, best_generations(session, item))
+            for item in repo.items_in_status(
+                session=session, ids=item_ids, status=ItemStatus.REFINED
+            )
+        ]
+    revisions: dict[int, Revision] = {}
+    for item_id, batch_id, record, best in snapshot:
+        documents = render_outputs(content_type, record, {n: g.output for n, g in best.items()})
+        outputs = {}
+        for document in documents:
+            text_hash = hashlib.sha256(document.data).hexdigest()[:16]
+            key = item_key(batch_id, item_id, f"{text_hash}.{document.extension}")
+            stored = store.put(key, document.data, document.media_type)
+            outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
+        markdown = next(d for d in documents if d.format == "markdown").data.decode()
+        revisions[item_id] = Revision(
+            item_id=item_id,
+            author_kind=AuthorKind.MODEL,
+            author=next(iter(best.values())).model_id,
+            text=markdown,
+            text_sha256=sha256_text(markdown),
+            object_key=outputs["markdown"]["key"],
+            outputs=outputs,
+        )
     counts = StageCounts()
     with session_scope(url) as session:
-        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED):
-            best = best_generations(session, item)
-            sections = {name: generation.output for name, generation in best.items()}
-            documents = render_outputs(content_type, item.input_record, sections)
-            outputs = {}
-            for document in documents:
-                text_hash = hashlib.sha256(document.data).hexdigest()[:16]
-                key = item_key(item.batch_id, item.id, f"{text_hash}.{document.extension}")
-                stored = store.put(key, document.data, document.media_type)
-                outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
+        ids = list(revisions)
+        for item in repo.items_in_status(session=session, ids=ids, status=ItemStatus.REFINED):
             if repo.model_revision(session=session, item_id=item.id) is None:
-                markdown = next(d for d in documents if d.format == "markdown").data.decode()
-                session.add(
-                    Revision(
-                        item_id=item.id,
-                        author_kind=AuthorKind.MODEL,
-                        author=next(iter(best.values())).model_id,
-                        text=markdown,
-                        text_sha256=sha256_text(markdown),
-                        object_key=outputs["markdown"]["key"],
-                        outputs=outputs,
-                    )
-                )
+                session.add(revisions[item.id])
             item.status = ItemStatus.PENDING_REVIEW
             counts.done += 1
     return counts
