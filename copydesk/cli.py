@@ -12,6 +12,7 @@ from copydesk import __version__
 from copydesk.cli_batches import batches, export, items, show
 from copydesk.cli_batches import run as run_batch
 from copydesk.cli_generation import generate, models
+from copydesk.cli_report import report
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
@@ -30,6 +31,7 @@ app.command()(batches)
 app.command()(items)
 app.command()(show)
 app.command()(export)
+app.command()(report)
 app.command()(generate)
 app.command()(models)
 

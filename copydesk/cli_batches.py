@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from copydesk.content_types import load_content_type
 from copydesk.errors import ConfigurationError, CopydeskError
-from copydesk.settings import get_settings
+from copydesk.settings import Settings, get_settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -32,7 +32,11 @@ def format_counts(counts: dict[str, int]) -> str:
 
 def run(
     source: Annotated[
-        Path | None, typer.Argument(help="Input file: CSV (header row), JSONL or JSON array.")
+        str | None,
+        typer.Argument(
+            help="Input file: CSV (header row), JSONL or JSON array; or the input files under "
+            "an object-store prefix: store:inbox/products/ (or s3://BUCKET/inbox/products/)."
+        ),
     ] = None,
     content_type: Annotated[
         str | None, typer.Option("--type", "-t", help="Content type (a folder of templates/).")
@@ -48,11 +52,17 @@ def run(
     resume: Annotated[
         int | None, typer.Option("--resume", help="Resume batch ID where it stopped.")
     ] = None,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images", help="Also an image per item (the type's `image:`, COPYDESK_IMAGE_MODEL)."
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on the last line.")
     ] = False,
 ) -> None:
-    """Run the generate-batch flow on a file: ingest, plan, generate, refine, output."""
+    """Run the generate-batch flow on a file or a store prefix: ingest → … → output."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says enough
     settings = get_settings()
     url = settings.resolved_database_url
@@ -61,13 +71,17 @@ def run(
     from db.models import Batch
     from db.session import session_scope
 
+    if images and content_type is not None:  # fail before a batch starts
+        from copydesk.images import image_spec
+
+        image_spec(load_content_type(content_type), settings.image_model)
     if resume is not None:
         with session_scope(url) as session:
             batch = session.get(Batch, resume)
             if batch is None:
                 raise ConfigurationError(f"no batch {resume}; `copydesk batches` lists them")
             source, content_type, limit = (
-                Path(batch.source),
+                batch.source,
                 batch.content_type,
                 batch.options.get("limit"),
             )
@@ -76,18 +90,16 @@ def run(
     else:
         if source is None or content_type is None:
             raise ConfigurationError("give an input file and --type (or --resume BATCH_ID)")
-        if not source.is_file():
-            raise ConfigurationError(f"cannot read {source}: no such file")
+        source = _checked_source(source, settings)
         load_content_type(content_type)
         options = {
             "limit": limit,
             "chunk_size": chunk_size or settings.chunk_size,
             "temperature": temperature,
             "max_attempts": max_attempts,
+            "images": images,
         }
-        batch_id = start_batch(
-            url, content_type=content_type, source=source.resolve(), options=options
-        )
+        batch_id = start_batch(url, content_type=content_type, source=source, options=options)
     assert source is not None and content_type is not None
     started = time.perf_counter()
     summary = _run_flow_with_progress(
@@ -99,11 +111,27 @@ def run(
         chunk_size or settings.chunk_size,
         {"temperature": temperature, "max_attempts": max_attempts},
         quiet=as_json,
+        images=images,
     )
     summary["duration_s"] = round(time.perf_counter() - started, 2)
     _print_summary(summary)
     if as_json:
         print(json.dumps(summary, default=str))
+
+
+def _checked_source(text: str, settings: Settings) -> str:
+    """The source as the batch records it, once it is known to hold input: a file's
+    absolute path, or `store:PREFIX` with at least one input file under it."""
+    from copydesk.sources import LocalSource, list_source, parse_source
+    from copydesk.storage import create_store
+
+    source = parse_source(text, settings)
+    if isinstance(source, LocalSource):
+        if not source.path.is_file():
+            raise ConfigurationError(f"cannot read {text}: no such file")
+        return str(source.path.resolve())
+    list_source(source, create_store(settings))  # unreachable, or nothing to read: one line
+    return str(source)
 
 
 def _ensure_schema(url: str) -> None:
@@ -122,13 +150,14 @@ def _ensure_schema(url: str) -> None:
 def _run_flow_with_progress(
     url: str,
     batch_id: int,
-    source: Path,
+    source: str,
     content_type: str,
     limit: int | None,
     chunk_size: int,
     generation: dict[str, Any],
     *,
     quiet: bool,
+    images: bool = False,
 ) -> dict[str, Any]:
     from flows.generate_batch import generate_batch
 
@@ -163,12 +192,13 @@ def _run_flow_with_progress(
         watcher.start()
         try:
             result: dict[str, Any] = generate_batch(
-                source=str(source.resolve()),
+                source=source,
                 content_type=content_type,
                 limit=limit,
                 chunk_size=chunk_size,
                 generation=generation,
                 batch_id=batch_id,
+                images=images,
             )
         finally:
             stop.set()
@@ -190,6 +220,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"review: copydesk items {summary['batch_id']} --status pending_review; copydesk show ITEM",
         highlight=False,
     )
+    if quality := summary.get("quality"):
+        from copydesk.cli_report import quality_table
+        from copydesk.quality import QualityReport
+
+        err.print(quality_table(QualityReport(**quality)))
 
 
 def batches() -> None:

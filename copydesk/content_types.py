@@ -20,12 +20,25 @@ from copydesk.settings import get_settings
 
 MANIFEST = "manifest.yaml"
 STRING_MAX_LENGTH = 1000  # `string` fields and list items without their own max_length
-_OPTIONS = {"max_length", "min", "max", "decimals", "values", "max_items"}  # only for some types:
-_OPTIONS_BY_TYPE = dict(string="max_length", text="max_length", integer="min max", boolean="")
-_OPTIONS_BY_TYPE |= dict(decimal="min max decimals", enum="values", list="max_items max_length")
+# Options that only some types take, and which:
+_OPTIONS = {"max_length", "min", "max", "decimals", "values", "max_items", "known_values"}
+_OPTIONS_BY_TYPE = dict(string="max_length known_values", text="max_length", integer="min max")
+_OPTIONS_BY_TYPE |= dict(boolean="", decimal="min max decimals", enum="values known_values")
+_OPTIONS_BY_TYPE |= dict(list="max_items max_length known_values")
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 _NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")  # thousands commas allowed
 _LIST_SEPARATOR = re.compile(r"[;|]")
+# The checks a manifest may list (see copydesk/checks); `leftovers` always runs.
+CHECKS = (
+    "facts_present",
+    "no_invented_values",
+    "length",
+    "repetition",
+    "unfinished",
+    "grammar",
+    "forbidden_phrases",
+    "leftovers",
+)
 
 
 def _as_text(value: Any, *, keep_newlines: bool = False) -> str:
@@ -74,6 +87,9 @@ class FieldSpec(_Strict):
     values: list[str] | None = None
     max_items: PositiveInt | None = None
     synonyms: dict[str, list[str]] = {}  # accepted wordings of a value, for the fact checks
+    # Other values the field can take, never checked on input: the vocabulary the
+    # no_invented_values check looks for ("Italian" when the record's food is English).
+    known_values: list[str] = []
 
     @model_validator(mode="after")
     def _options_fit_type(self) -> FieldSpec:
@@ -190,6 +206,24 @@ class OutputsSpec(_Strict):
     html: str | None = None
 
 
+class ImageSpec(_Strict):
+    """An image per item (`copydesk run --images`): its prompt template and diffusion settings."""
+
+    prompt: str  # the image's prompt template, `image.prompt.j2`
+    negative_prompt: str | None = None
+    width: PositiveInt = 512  # pixels, a multiple of 8
+    height: PositiveInt = 512
+    steps: PositiveInt = 30
+    guidance_scale: float = Field(default=7.5, ge=0)
+
+    @model_validator(mode="after")
+    def _size_fits_the_latents(self) -> ImageSpec:
+        if self.width % 8 or self.height % 8:
+            size = f"{self.width}x{self.height}"
+            raise ValueError(f"width and height must be multiples of 8, not {size}")
+        return self
+
+
 class Manifest(_Strict):
     """The contents of `manifest.yaml`."""
 
@@ -201,7 +235,9 @@ class Manifest(_Strict):
     fields: dict[str, FieldSpec] = Field(min_length=1)
     sections: list[SectionSpec] = Field(min_length=1)
     outputs: OutputsSpec = OutputsSpec()
-    checks: list[str] = []
+    image: ImageSpec | None = None
+    checks: list[str] = []  # which of CHECKS run on every section (leftovers always do)
+    forbidden_phrases: list[str] = []  # the forbidden_phrases check: phrases never to use
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -212,6 +248,8 @@ class Manifest(_Strict):
                 spec.parse(spec.default)
             except ValueError as exc:
                 raise ValueError(f"fields.{key}.default: {exc}") from None
+        if unknown_checks := sorted(set(self.checks) - set(CHECKS)):
+            raise ValueError(f"checks: unknown {unknown_checks}; known: {', '.join(CHECKS)}")
         names = [section.name for section in self.sections]
         if len(set(names)) != len(names):
             raise ValueError(f"sections: names repeat: {names}")
@@ -237,9 +275,10 @@ class ContentType(Manifest):
 
     @property
     def template_files(self) -> list[str]:
-        """Every template the manifest names: prompts, then outputs."""
+        """Every template the manifest names: prompts, then outputs, then the image prompt."""
         outputs = [self.outputs.markdown, self.outputs.html]
-        return [section.prompt for section in self.sections] + [o for o in outputs if o]
+        image = [self.image.prompt] if self.image else []
+        return [section.prompt for section in self.sections] + [o for o in outputs if o] + image
 
     def section(self, name: str) -> SectionSpec:
         return next(section for section in self.sections if section.name == name)

@@ -187,16 +187,23 @@ def _read_json_array(path: Path, source: str) -> Iterator[RawRow]:
 
 _READERS = {".csv": _read_csv, ".tsv": _read_csv, ".json": _read_json_array}
 _READERS |= {".jsonl": _read_jsonl, ".ndjson": _read_jsonl}
+SUPPORTED_SUFFIXES = tuple(_READERS)
 
 
-def read_records(path: Path) -> Iterator[RawRow]:
-    """Rows of a .csv/.tsv, .jsonl/.ndjson or .json (array of objects) file, streamed."""
+def read_records(path: Path, source: str | None = None) -> Iterator[RawRow]:
+    """Rows of a .csv/.tsv, .jsonl/.ndjson or .json (array of objects) file, streamed.
+
+    `source` names the file in rows and errors (default: the path), e.g. the object key
+    of a file downloaded from the object store."""
+    source = source or str(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise IngestError(f"{path}: unsupported format {path.suffix!r}; use {', '.join(_READERS)}")
+        raise IngestError(
+            f"{source}: unsupported format {path.suffix!r}; use {', '.join(_READERS)}"
+        )
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
-    return reader(path, str(path))
+        raise IngestError(f"{source}: no such file")
+    return reader(path, source)
 
 
 def parse_mr(text: str) -> dict[str, str]:
@@ -270,9 +277,15 @@ def validate_record(raw: dict[str, Any], content_type: ContentType) -> Validated
     return ValidatedRecord(record, ignored)
 
 
-def ingest_rows(path: Path, content_type: ContentType) -> Iterator[NewItem]:
-    """One item per row: ingested when valid, quarantined with a reason when not."""
-    for row in read_records(path):
+def ingest_rows(
+    path: Path, content_type: ContentType, *, source: str | None = None
+) -> Iterator[NewItem]:
+    """One item per row: ingested when valid, quarantined with a reason when not.
+
+    Items and errors name the file by `source` when given (an object key), else by its
+    path (items) and file name (errors)."""
+    label = source or path.name
+    for row in read_records(path, source):
         if row.data is None:  # unreadable: hashed with source and row, so lines never collide
             text = _NOT_UTF8.sub("\ufffd", row.text or "")  # storable: bad bytes become U+FFFD
             data = {"row_number": row.row_number, "text": text, "error": row.error}
@@ -284,7 +297,7 @@ def ingest_rows(path: Path, content_type: ContentType) -> Iterator[NewItem]:
                 continue
             data, problem, field = row.data, str(result), result.field
             digest = sha256_json(data)
-        error = f"{path.name}:{row.row_number}: {problem}"
+        error = f"{label}:{row.row_number}: {problem}"
         yield NewItem(
             row.source, row.row_number, data, digest, ItemStatus.QUARANTINED, error, field
         )

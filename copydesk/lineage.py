@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from copydesk.errors import CopydeskError
-from db.models import Batch, Finding, Generation, Item, Plan, Revision
+from db.models import Batch, Finding, Generation, Item, Plan, Refinement, Revision
 from db.session import session_scope
 
 
@@ -30,7 +30,7 @@ def describe_item(url: str, item_id: int) -> str:
         for plan in session.scalars(select(Plan).where(Plan.item_id == item.id)):
             sections = ", ".join(s["name"] for s in plan.outline.get("sections", []))
             lines.append(f"plan {plan.id}: template {plan.template_sha256}; sections: {sections}")
-        findings = _findings_by_generation(session, item.id)
+        findings, findings_final = _findings_by_generation(session, item.id)
         for g in session.scalars(
             select(Generation).where(Generation.item_id == item.id).order_by(Generation.id)
         ):
@@ -43,11 +43,28 @@ def describe_item(url: str, item_id: int) -> str:
             lines += [
                 f"  finding [{f.severity}] {f.check}: {f.message}" for f in findings.get(g.id, [])
             ]
+        for ref in session.scalars(
+            select(Refinement).where(Refinement.item_id == item.id).order_by(Refinement.id)
+        ):
+            source = f"generation {ref.generation_id}" if ref.generation_id else "the fallback"
+            lines.append(
+                f"refinement {ref.id}: section {ref.section} → {ref.decision} after "
+                f"{ref.attempts} attempt(s), text from {source}; {ref.text_sha256}"
+            )
+            lines += [
+                f"  fix [{fix['kind']}] {fix['before']!r} → {fix['after']!r}" for fix in ref.fixes
+            ]
+            lines += [
+                f"  finding [{f.severity}] {f.check}: {f.message}"
+                for f in findings_final.get(ref.id, [])
+            ]
         for r in session.scalars(
             select(Revision).where(Revision.item_id == item.id).order_by(Revision.id)
         ):
+            parent = f" (from revision {r.parent_id})" if r.parent_id else ""
             lines.append(
-                f"revision {r.id} by {r.author_kind} {r.author}: {r.text_sha256} → {r.object_key}"
+                f"revision {r.id} by {r.author_kind} {r.author}{parent}: {r.text_sha256}"
+                f" → {r.object_key or 'not stored'}"
             )
             lines += [
                 f"  {fmt}: {o['key']} ({o['sha256']})" for fmt, o in sorted(r.outputs.items())
@@ -77,7 +94,11 @@ def export_rows(url: str, batch_id: int) -> Iterator[dict[str, Any]]:
                     .limit(1)
                 ).first()
                 findings = session.scalars(
-                    select(Finding).where(Finding.item_id == item.id, Finding.severity == "error")
+                    select(Finding).where(
+                        Finding.item_id == item.id,
+                        Finding.severity == "error",
+                        Finding.refinement_id.is_not(None),  # the final text's
+                    )
                 ).all()
                 yield {
                     "item_id": item.id,
@@ -92,11 +113,17 @@ def export_rows(url: str, batch_id: int) -> Iterator[dict[str, Any]]:
             last_id = items[-1].id
 
 
-def _findings_by_generation(session: Any, item_id: int) -> dict[int, list[Finding]]:
-    grouped: dict[int, list[Finding]] = {}
+def _findings_by_generation(
+    session: Any, item_id: int
+) -> tuple[dict[int, list[Finding]], dict[int, list[Finding]]]:
+    """Findings grouped by the attempt they are about, and by refinement (the final text)."""
+    by_generation: dict[int, list[Finding]] = {}
+    by_refinement: dict[int, list[Finding]] = {}
     for finding in session.scalars(
         select(Finding).where(Finding.item_id == item_id).order_by(Finding.id)
     ):
         if finding.generation_id is not None:
-            grouped.setdefault(finding.generation_id, []).append(finding)
-    return grouped
+            by_generation.setdefault(finding.generation_id, []).append(finding)
+        if finding.refinement_id is not None:
+            by_refinement.setdefault(finding.refinement_id, []).append(finding)
+    return by_generation, by_refinement

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -19,13 +20,13 @@ from typing import Any
 from sqlalchemy import select
 
 from copydesk.checks import Finding as CheckFinding
-from copydesk.checks import run_section_checks
 from copydesk.content_types import ContentType, load_content_type
 from copydesk.generation.base import Decoding, GenerationRequest, GenerationResult, TextGenerator
 from copydesk.hashing import sha256_text
-from copydesk.ingest import chunked, ingest_rows
+from copydesk.ingest import chunked
 from copydesk.planning import Plan, PlanError, SectionPlan, render_plan
 from copydesk.render import render_outputs
+from copydesk.sources import ingest_source, parse_source
 from copydesk.storage import ObjectStore, item_key
 from db import repository as repo
 from db.models import (
@@ -41,6 +42,8 @@ from db.models import (
 )
 from db.models import Plan as PlanRow
 from db.session import session_scope
+
+REFINER = "copydesk-refiner"  # the author of refiner revisions
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def start_batch(
     url: str,
     *,
     content_type: str,
-    source: Path,
+    source: Path | str,
     options: dict[str, Any],
     flow_run_id: str | None = None,
 ) -> int:
@@ -124,19 +127,26 @@ def attach_flow_run(url: str, batch_id: int, flow_run_id: str | None) -> None:
 
 
 def ingest_batch(
-    url: str, batch_id: int, *, limit: int | None = None, chunk_size: int = 500
+    url: str,
+    batch_id: int,
+    *,
+    limit: int | None = None,
+    chunk_size: int = 500,
+    store: ObjectStore | None = None,
 ) -> StageCounts:
-    """Stream the batch's source into items, one transaction per chunk of rows."""
+    """Stream the batch's source (a file, or input files in `store`) into items, one
+    transaction per chunk of rows."""
     with session_scope(url, readonly=True) as session:
         batch = session.get_one(Batch, batch_id)
-        content_type, source = load_content_type(batch.content_type), Path(batch.source)
+        content_type, source = load_content_type(batch.content_type), parse_source(batch.source)
     counts = StageCounts()
-    for chunk in chunked(islice(ingest_rows(source, content_type), limit), chunk_size):
-        with session_scope(url) as session:
-            inserted = repo.add_items(session=session, batch_id=batch_id, items=chunk)
-        counts.done += inserted
-        counts.skipped += len(chunk) - inserted
-        counts.failed += sum(1 for item in chunk if item.status == ItemStatus.QUARANTINED)
+    with closing(ingest_source(source, content_type, store)) as rows:
+        for chunk in chunked(islice(rows, limit), chunk_size):
+            with session_scope(url) as session:
+                inserted = repo.add_items(session=session, batch_id=batch_id, items=chunk)
+            counts.done += inserted
+            counts.skipped += len(chunk) - inserted
+            counts.failed += sum(1 for item in chunk if item.status == ItemStatus.QUARANTINED)
     return counts
 
 
@@ -163,7 +173,7 @@ def plan_chunk(url: str, item_ids: Sequence[int], content_type: ContentType) -> 
 
 
 @dataclass
-class _Attempt:
+class Attempt:
     """A section's attempt: an existing generation row (`row_id`) or a new one (`new`)."""
 
     attempt: int
@@ -173,16 +183,17 @@ class _Attempt:
 
 
 @dataclass
-class _ItemWork:
+class ItemWork:
     item_id: int
     input_sha256: str
     plan_id: int
     sections: tuple[SectionPlan, ...]
-    latest: dict[str, _Attempt] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+    latest: dict[str, Attempt] = field(default_factory=dict)
 
 
 @dataclass
-class _NewGeneration:
+class NewGeneration:
     item_id: int
     plan_id: int
     section: str
@@ -191,7 +202,7 @@ class _NewGeneration:
     result: GenerationResult
 
 
-def _load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[_ItemWork], list[int]]:
+def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[ItemWork], list[int]]:
     """Snapshot what a stage needs, in a read-only scope (no lock held afterwards)."""
     work, missing = [], []
     with session_scope(url, readonly=True) as session:
@@ -200,11 +211,10 @@ def _load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[_It
             if plan_row is None:
                 missing.append(item.id)
                 continue
-            unit = _ItemWork(
-                item.id, item.input_sha256, plan_row.id, Plan.from_dict(plan_row.outline).sections
-            )
+            sections = Plan.from_dict(plan_row.outline).sections
+            unit = ItemWork(item.id, item.input_sha256, plan_row.id, sections, item.input_record)
             for generation in repo.generations_of(session=session, item_id=item.id):
-                unit.latest[generation.section] = _Attempt(
+                unit.latest[generation.section] = Attempt(
                     generation.attempt, generation.output, row_id=generation.id
                 )
             work.append(unit)
@@ -222,7 +232,7 @@ def generate_chunk(
 
     The model runs with no transaction open; results are written in one short one.
     """
-    work, missing = _load_work(url, item_ids, ItemStatus.PLANNED)
+    work, missing = load_work(url, item_ids, ItemStatus.PLANNED)
     pairs = [(unit, section) for unit in work for section in unit.sections]
     requests = [
         GenerationRequest.chat(
@@ -232,154 +242,120 @@ def generate_chunk(
     ]
     results = generator.generate(requests)
     new = [
-        _NewGeneration(u.item_id, u.plan_id, s.name, 1, request, result)
+        NewGeneration(u.item_id, u.plan_id, s.name, 1, request, result)
         for (u, s), request, result in zip(pairs, requests, results, strict=True)
     ]
-    return _write_stage(
-        url,
-        [u.item_id for u in work],
-        missing,
-        ItemStatus.PLANNED,
-        ItemStatus.GENERATED,
-        new,
-        [],
-        generator,
-        run,
-    )
+    return _write_generations(url, [u.item_id for u in work], missing, new, generator, run)
 
 
-def refine_chunk(
-    url: str,
-    item_ids: Sequence[int],
-    content_type: ContentType,
-    generator: TextGenerator,
-    options: GenerationOptions,
-    run: RunIds,
-) -> StageCounts:
-    """Check every section; regenerate failing ones with the findings as instructions.
-
-    Checks and model calls run with no transaction open; every finding and new attempt
-    of the chunk is written in one short transaction at the end.
-    """
-    work, missing = _load_work(url, item_ids, ItemStatus.GENERATED)
-    new: list[_NewGeneration] = []
-    findings: list[tuple[int, _Attempt, CheckFinding]] = []
-    for attempt in range(1, options.max_attempts + 1):
-        retry: list[tuple[_ItemWork, SectionPlan, list[CheckFinding]]] = []
-        for unit in work:
-            for section in unit.sections:
-                current = unit.latest.get(section.name)
-                if current is None or current.attempt != attempt:
-                    continue
-                found = run_section_checks(section, current.output, content_type)
-                findings += [(unit.item_id, current, f) for f in found]
-                errors = [f for f in found if f.severity == "error"]
-                if errors and attempt < options.max_attempts:
-                    retry.append((unit, section, errors))
-        if not retry:
-            break
-        requests = [
-            _retry_request(u.input_sha256, s, errors, attempt + 1, options)
-            for u, s, errors in retry
-        ]
-        for (unit, section, _), request, result in zip(
-            retry, requests, generator.generate(requests), strict=True
-        ):
-            new.append(
-                _NewGeneration(
-                    unit.item_id, unit.plan_id, section.name, attempt + 1, request, result
-                )
-            )
-            unit.latest[section.name] = _Attempt(attempt + 1, result.text, new=len(new) - 1)
-    counts = _write_stage(
-        url,
-        [u.item_id for u in work],
-        missing,
-        ItemStatus.GENERATED,
-        ItemStatus.REFINED,
-        new,
-        findings,
-        generator,
-        run,
-    )
-    counts.extra["regenerated"] = len(new)
-    return counts
-
-
-def _write_stage(
+def _write_generations(
     url: str,
     item_ids: list[int],
     missing_plan: list[int],
-    expected: str,
-    next_status: str,
-    new: list[_NewGeneration],
-    findings: list[tuple[int, _Attempt, CheckFinding]],
+    new: list[NewGeneration],
     generator: TextGenerator,
     run: RunIds,
 ) -> StageCounts:
-    """Write a stage's results for the items still in `expected` (another run may have won)."""
+    """Write first attempts for the items still planned (another run may have won)."""
     counts = StageCounts()
     with session_scope(url) as session:
         items = {
-            i.id: i for i in repo.items_in_status(session=session, ids=item_ids, status=expected)
+            i.id: i
+            for i in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.PLANNED)
         }
-        rows = [_generation_row(g, generator, run) if g.item_id in items else None for g in new]
-        session.add_all(row for row in rows if row is not None)
-        session.flush()
-        for item_id, attempt, finding in findings:
-            row_id = (
-                attempt.row_id if attempt.new is None else getattr(rows[attempt.new], "id", None)
-            )
-            if item_id in items and row_id is not None:
-                session.add(_finding_row(item_id, row_id, finding))
+        session.add_all(generation_row(g, generator, run) for g in new if g.item_id in items)
         for item in items.values():
-            item.status = next_status
+            item.status = ItemStatus.GENERATED
             counts.done += 1
-        for item in repo.items_in_status(session=session, ids=missing_plan, status=expected):
+        for item in repo.items_in_status(
+            session=session, ids=missing_plan, status=ItemStatus.PLANNED
+        ):
             _fail(item, "the item has no plan", counts)
     return counts
+
+
+@dataclass(frozen=True)
+class _OutputWork:
+    item_id: int
+    batch_id: int
+    record: dict[str, Any]
+    final: dict[str, str]  # section -> the refined text
+    model: dict[str, Generation]  # section -> the model attempt it came from (or the best)
+    refined: bool  # whether the refiner changed any section
+
+
+def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
+    with session_scope(url, readonly=True) as session:
+        work = []
+        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED):
+            best = best_generations(session, item)
+            by_id = {g.id: g for g in repo.generations_of(session=session, item_id=item.id)}
+            refinements = repo.refinements_of(session=session, item_id=item.id)
+            final = {name: g.output for name, g in best.items()}
+            final |= {r.section: r.text for r in refinements}
+            model = best | {
+                r.section: by_id[r.generation_id] for r in refinements if r.generation_id in by_id
+            }
+            refined = any(r.text != model[r.section].output for r in refinements)
+            work.append(
+                _OutputWork(item.id, item.batch_id, item.input_record, final, model, refined)
+            )
+    return work
+
+
+def _revision(item_id: int, kind: str, author: str, markdown: str) -> Revision:
+    return Revision(
+        item_id=item_id,
+        author_kind=kind,
+        author=author,
+        text=markdown,
+        text_sha256=sha256_text(markdown),
+    )
 
 
 def output_chunk(
     url: str, item_ids: Sequence[int], content_type: ContentType, store: ObjectStore
 ) -> StageCounts:
-    """Render each refined item's documents from its best attempts, store them, await review.
+    """Render each refined item's documents from its refined sections, store them, await review.
 
-    Rendering and the object-store puts run with no transaction open (puts of the same
-    bytes are no-ops, so a redo is safe); revisions and statuses go in one short one.
+    The model's own text is kept as a `model` revision; when the refiner changed it, a
+    `refiner` revision (its child) holds the final text. Rendering and the object-store puts
+    run with no transaction open (puts of the same bytes are no-ops, so a redo is safe);
+    revisions and statuses go in one short one.
     """
-    with session_scope(url, readonly=True) as session:
-        snapshot = [
-            (item.id, item.batch_id, item.input_record, best_generations(session, item))
-            for item in repo.items_in_status(
-                session=session, ids=item_ids, status=ItemStatus.REFINED
-            )
-        ]
-    revisions: dict[int, Revision] = {}
-    for item_id, batch_id, record, best in snapshot:
-        documents = render_outputs(content_type, record, {n: g.output for n, g in best.items()})
+    revisions: dict[int, list[Revision]] = {}
+    for work in _output_snapshot(url, item_ids):
+        documents = render_outputs(content_type, work.record, work.final)
         outputs = {}
         for document in documents:
             text_hash = hashlib.sha256(document.data).hexdigest()[:16]
-            key = item_key(batch_id, item_id, f"{text_hash}.{document.extension}")
+            key = item_key(work.batch_id, work.item_id, f"{text_hash}.{document.extension}")
             stored = store.put(key, document.data, document.media_type)
             outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
         markdown = next(d for d in documents if d.format == "markdown").data.decode()
-        revisions[item_id] = Revision(
-            item_id=item_id,
-            author_kind=AuthorKind.MODEL,
-            author=next(iter(best.values())).model_id,
-            text=markdown,
-            text_sha256=sha256_text(markdown),
-            object_key=outputs["markdown"]["key"],
-            outputs=outputs,
-        )
+        model_id = next(iter(work.model.values())).model_id
+        if work.refined:
+            raw = {name: g.output for name, g in work.model.items()}
+            model_docs = render_outputs(content_type, work.record, raw)
+            raw_markdown = next(d for d in model_docs if d.format == "markdown").data.decode()
+            chain = [
+                _revision(work.item_id, AuthorKind.MODEL, model_id, raw_markdown),
+                _revision(work.item_id, AuthorKind.REFINER, REFINER, markdown),
+            ]
+        else:
+            chain = [_revision(work.item_id, AuthorKind.MODEL, model_id, markdown)]
+        chain[-1].object_key, chain[-1].outputs = outputs["markdown"]["key"], outputs
+        revisions[work.item_id] = chain
     counts = StageCounts()
     with session_scope(url) as session:
         ids = list(revisions)
         for item in repo.items_in_status(session=session, ids=ids, status=ItemStatus.REFINED):
             if repo.model_revision(session=session, item_id=item.id) is None:
-                session.add(revisions[item.id])
+                parent = None
+                for revision in revisions[item.id]:
+                    revision.parent = parent
+                    session.add(revision)
+                    parent = revision
             item.status = ItemStatus.PENDING_REVIEW
             counts.done += 1
     return counts
@@ -405,23 +381,7 @@ def best_generations(session: Any, item: Item) -> dict[str, Generation]:
     return best
 
 
-def _retry_request(
-    input_sha256: str,
-    section: SectionPlan,
-    errors: list[CheckFinding],
-    attempt: int,
-    options: GenerationOptions,
-) -> GenerationRequest:
-    fixes = "\n".join(f"- {f.suggestion or f.message}" for f in errors)
-    prompt = f"{section.prompt}\n\nImportant, fix these problems of the previous attempt:\n{fixes}"
-    return GenerationRequest.chat(
-        prompt,
-        decoding=options.decoding(section, retry=True),
-        seed=seed_for(input_sha256, section.name, attempt),
-    )
-
-
-def _generation_row(new: _NewGeneration, generator: TextGenerator, run: RunIds) -> Generation:
+def generation_row(new: NewGeneration, generator: TextGenerator, run: RunIds) -> Generation:
     identity, request, result = generator.identity, new.request, new.result
     return Generation(
         item_id=new.item_id,
@@ -448,7 +408,7 @@ def _generation_row(new: _NewGeneration, generator: TextGenerator, run: RunIds) 
     )
 
 
-def _finding_row(item_id: int, generation_id: int, finding: CheckFinding) -> Finding:
+def finding_row(item_id: int, generation_id: int | None, finding: CheckFinding) -> Finding:
     return Finding(
         item_id=item_id,
         generation_id=generation_id,

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import Batch, Finding, Generation, Item, Revision
+from copydesk.quality import QualityReport, batch_quality, quality_lines
+from db.models import Asset, Batch, Finding, Generation, Item, Revision
 from db.repository import count_items_by_status
 from db.session import session_scope
 
@@ -27,7 +28,17 @@ def batch_summary(url: str, batch_id: int) -> dict[str, Any]:
         with_errors = session.scalar(
             select(func.count(func.distinct(Finding.item_id)))
             .join(Item, Item.id == Finding.item_id)
-            .where(Item.batch_id == batch_id, Finding.severity == "error")
+            .where(
+                Item.batch_id == batch_id,
+                Finding.severity == "error",
+                Finding.refinement_id.is_not(None),  # on the final text
+            )
+        )
+        images = session.scalar(
+            select(func.count())
+            .select_from(Asset)
+            .join(Item, Item.id == Asset.item_id)
+            .where(Item.batch_id == batch_id, Asset.kind == "image")
         )
         duration = (
             (batch.finished_at - batch.started_at).total_seconds()
@@ -45,8 +56,10 @@ def batch_summary(url: str, batch_id: int) -> dict[str, Any]:
             "tokens_out": int(generations[1]),
             "generation_seconds": round(float(generations[2]), 2),
             "items_with_error_findings": int(with_errors or 0),
+            "images": int(images or 0),
             "duration_s": round(duration, 2) if duration is not None else None,
             "outputs_prefix": f"batches/{batch.id}/items/",
+            "quality": batch_quality(url, batch_id).as_dict(),
         }
 
 
@@ -60,14 +73,18 @@ def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any
         failing: dict[int, set[str]] = {}
         for item_id, check in session.execute(
             select(Finding.item_id, Finding.check).where(
-                Finding.item_id.in_(ids), Finding.severity == "error"
+                Finding.item_id.in_(ids),
+                Finding.severity == "error",
+                Finding.refinement_id.is_not(None),
             )
         ).tuples():
             failing.setdefault(item_id, set()).add(check)
         keys = {
             item_id: key
             for item_id, key in session.execute(
-                select(Revision.item_id, Revision.object_key).where(Revision.item_id.in_(ids))
+                select(Revision.item_id, Revision.object_key)
+                .where(Revision.item_id.in_(ids), Revision.object_key.is_not(None))
+                .order_by(Revision.id)
             ).tuples()
         }
         return [
@@ -81,3 +98,26 @@ def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any
             }
             for item in items
         ]
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The Prefect UI's summary artifact: counts, quality, timings, where the outputs are."""
+    batch_id = summary["batch_id"]
+    counts = "\n".join(f"| {status} | {n} |" for status, n in sorted(summary["counts"].items()))
+    text = (
+        f"# Batch {batch_id}: {summary['content_type']}\n\nSource: `{summary['source']}`\n\n"
+        f"| status | items |\n|---|---|\n{counts}\n\n"
+        f"- generations: {summary['generations']} ({summary['tokens_out']} tokens, "
+        f"{summary['generation_seconds']} s of model time)\n"
+        f"- items whose final text still fails a check: {summary['items_with_error_findings']}\n"
+        f"- outputs: `{summary['outputs_prefix']}` in the object store\n"
+        f"- review: `copydesk items {batch_id} --status pending_review`\n"
+    )
+    if quality := summary.get("quality"):
+        rows = quality_lines(QualityReport(**quality))
+        table = "\n".join(f"| {name} | {final} | {first} |" for name, final, first in rows)
+        text += (
+            "\n## Quality\n\n| figure | final text | first attempt |\n|---|---|---|\n"
+            f"{table}\n\n`copydesk report {batch_id}` prints this again.\n"
+        )
+    return text

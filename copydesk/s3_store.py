@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
 import urllib3
 from minio import Minio
@@ -18,6 +19,7 @@ from copydesk.storage import StoredObject, _same_or_conflict, validate_key, vali
 
 T = TypeVar("T")
 SHA256_META = "sha256"
+DOWNLOAD_CHUNK = 1 << 20  # bytes read from the response at a time by `download`
 
 _CREDENTIAL_CODES = {
     "SignatureDoesNotMatch": "the secret key is wrong",
@@ -155,6 +157,29 @@ class S3Store:
                 raise StorageError(f"no object {key!r} in {self.description}") from None
             raise
 
+    def download(self, key: str, path: Path) -> int:
+        validate_key(key)
+        try:
+            handle = path.open("wb")
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc}") from None
+
+        def fetch() -> int:
+            response = self.client.get_object(self.bucket, key)  # not preloaded: a stream
+            try:
+                return sum(_write(handle, chunk, path) for chunk in response.stream(DOWNLOAD_CHUNK))
+            finally:
+                response.close()
+                response.release_conn()
+
+        with handle:
+            try:
+                return self._call(f"reading {key!r}", fetch)
+            except StorageError:
+                if self.stat(key) is None:
+                    raise StorageError(f"no object {key!r} in {self.description}") from None
+                raise
+
     def stat(self, key: str) -> StoredObject | None:
         validate_key(key)
 
@@ -198,6 +223,14 @@ class S3Store:
     def delete(self, key: str) -> None:
         validate_key(key)
         self._call(f"deleting {key!r}", lambda: self.client.remove_object(self.bucket, key))
+
+
+def _write(handle: BinaryIO, chunk: bytes, path: Path) -> int:
+    """Write a chunk; a local disk error is not the S3 server's fault, so say so."""
+    try:
+        return handle.write(chunk)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc}") from None
 
 
 def _meta(metadata: Any, name: str) -> str | None:

@@ -6,17 +6,22 @@ Both use the same key layout:
     published/{content_type}/{slug}.{ext}         approved, published documents
     exports/{name}                                datasets and reports
     doctor/{name}                                 `copydesk doctor`'s write probe
+    inbox/{any/path}.{csv,jsonl,json}             input files users drop for batches
 
 Objects are immutable: putting different bytes under an existing key is refused,
 putting the same bytes again is a no-op (so a resumed batch can re-put safely).
-Every object carries its content type and its `sha256:` digest as metadata.
+Every object Copydesk puts carries its content type and its `sha256:` digest as metadata;
+an object put by another tool (a file copied into `inbox/`) has an empty digest.
+`download` streams an object to a local file, so a large input never sits in memory.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import Settings
 
-KEY_ROOTS = ("batches", "published", "exports", "doctor")
+KEY_ROOTS = ("batches", "published", "exports", "doctor", "inbox")
 MAX_KEY_LENGTH = 1024
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
@@ -49,6 +54,10 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
     def get(self, key: str) -> bytes: ...
+    def download(self, key: str, path: Path) -> int:
+        """Write the object to `path` in chunks (memory stays flat); return its size."""
+        ...
+
     def stat(self, key: str) -> StoredObject | None: ...
     def list(self, prefix: str) -> Iterator[StoredObject]: ...
     def url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str: ...
@@ -122,20 +131,36 @@ class LocalStore:
         except FileNotFoundError:
             raise StorageError(f"no object {key!r} in {self.description}") from None
 
+    def download(self, key: str, path: Path) -> int:
+        source = self._path(key)
+        try:
+            shutil.copyfile(source, path)  # copies in chunks (sendfile on Linux)
+        except FileNotFoundError:
+            if not source.is_file():
+                raise StorageError(f"no object {key!r} in {self.description}") from None
+            raise StorageError(f"cannot write {path} (reading {key!r})") from None
+        except OSError as exc:
+            raise StorageError(f"cannot copy {key!r} from {self.description}: {exc}") from None
+        return path.stat().st_size
+
     def stat(self, key: str) -> StoredObject | None:
         path, meta = self._path(key), self._meta_path(key)
-        if not path.is_file() or not meta.is_file():
+        if not path.is_file():
             return None
+        if not meta.is_file():  # a file dropped in by hand, as an S3 upload by another tool
+            content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            return StoredObject(key, path.stat().st_size, "", content_type)
         return StoredObject(**json.loads(meta.read_text()))
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         prefix = validate_prefix(prefix)
-        meta_root = self.root / ".meta"
-        base = meta_root / prefix.rstrip("/").rsplit("/", 1)[0] if "/" in prefix else meta_root
-        for meta in sorted(base.rglob("*.json")) if base.is_dir() else []:
-            key = meta.relative_to(meta_root).as_posix()[: -len(".json")]
-            if key.startswith(prefix) and self._path(key).is_file():
-                yield StoredObject(**json.loads(meta.read_text()))
+        base = self.root / prefix.rstrip("/").rsplit("/", 1)[0] if "/" in prefix else self.root
+        files = (path for path in base.rglob("*") if path.is_file()) if base.is_dir() else ()
+        keys = sorted(path.relative_to(self.root).as_posix() for path in files)
+        for key in keys:
+            hidden = any(part.startswith(".") for part in key.split("/"))  # `.tmp-` of a put
+            if key.startswith(prefix) and not hidden and (obj := self.stat(key)):
+                yield obj  # a name outside the layout fails in stat(), as on S3
 
     def url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
         return self._path(key).as_uri()

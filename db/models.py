@@ -230,6 +230,7 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[Item] = relationship(back_populates="revisions")
+    parent: Mapped[Revision | None] = relationship(remote_side=[id])
 
 
 class Finding(Base):
@@ -243,12 +244,47 @@ class Finding(Base):
         ForeignKey("generations.id", ondelete="CASCADE")
     )
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    # Set on the findings of a section's final text (what the item went to review with).
+    refinement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("refinements.id", ondelete="CASCADE"), index=True
+    )
     check: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(10))
     span_start: Mapped[int | None]
     span_end: Mapped[int | None]
     message: Mapped[str] = mapped_column(Text)
     suggestion: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefineDecision(enum.StrEnum):
+    PASSED = "passed"  # a model attempt passed every blocking check as it was
+    FIXED = "fixed"  # ... after safe automatic fixes (spelling, a/an, repeated words)
+    FALLBACK = "fallback"  # no attempt passed; the content type's template realisation did
+    FLAGGED = "flagged"  # nothing passed: the best attempt goes to review with its errors
+
+
+class Refinement(Base):
+    """The refine stage's decision for one section of one item, and the text it chose."""
+
+    __tablename__ = "refinements"
+    __table_args__ = (UniqueConstraint("item_id", "section"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    section: Mapped[str] = mapped_column(String(100))
+    # The attempt the text came from (None for a fallback realisation).
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL")
+    )
+    decision: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    fixes: Mapped[list[Any]] = mapped_column(JsonType, default=list)  # applied safe fixes
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # facts, slots, words, lints
+    prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    prefect_task_run_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

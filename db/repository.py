@@ -14,7 +14,17 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.models import Batch, BatchStatus, Finding, Generation, Item, ItemStatus, Plan, Revision
+from db.models import (
+    Batch,
+    BatchStatus,
+    Finding,
+    Generation,
+    Item,
+    ItemStatus,
+    Plan,
+    Refinement,
+    Revision,
+)
 
 
 @dataclass(frozen=True)
@@ -148,3 +158,9 @@ def error_counts(*, session: Session, generation_ids: Sequence[int]) -> dict[int
 def model_revision(*, session: Session, item_id: int) -> Revision | None:
     query = select(Revision).where(Revision.item_id == item_id, Revision.author_kind == "model")
     return session.scalars(query.order_by(Revision.id).limit(1)).first()
+
+
+def refinements_of(*, session: Session, item_id: int) -> list[Refinement]:
+    """The refine stage's decisions for an item, one per section."""
+    query = select(Refinement).where(Refinement.item_id == item_id).order_by(Refinement.id)
+    return list(session.scalars(query))

@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from copydesk.pipeline import fail_items, finish_batch
-from copydesk.reports import batch_summary, items_table
+from copydesk.reports import batch_summary, items_table, summary_markdown
 from db.models import WORK_STATUSES, Batch
 from db.repository import item_ids
 from db.session import session_scope
@@ -42,19 +42,10 @@ def fail_chunk_task(item_ids: list[int], reason: str) -> int:
 def finish_task(batch_id: int) -> dict[str, Any]:
     finish_batch(database_url(), batch_id)
     summary = batch_summary(database_url(), batch_id)
-    counts = "\n".join(f"| {status} | {n} |" for status, n in sorted(summary["counts"].items()))
     create_markdown_artifact(
         key=f"batch-{batch_id}-summary",
         description=f"Batch {batch_id} summary",
-        markdown=(
-            f"# Batch {batch_id}: {summary['content_type']}\n\nSource: `{summary['source']}`\n\n"
-            f"| status | items |\n|---|---|\n{counts}\n\n"
-            f"- generations: {summary['generations']} ({summary['tokens_out']} tokens, "
-            f"{summary['generation_seconds']} s of model time)\n"
-            f"- items with failing checks: {summary['items_with_error_findings']}\n"
-            f"- outputs: `{summary['outputs_prefix']}` in the object store\n"
-            f"- review: `copydesk items {batch_id} --status pending_review`\n"
-        ),
+        markdown=summary_markdown(summary),
     )
     create_table_artifact(
         key=f"batch-{batch_id}-items",

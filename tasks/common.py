@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from prefect.runtime import flow_run, task_run
 
-from copydesk.generation.backends import create_text_generator
+from copydesk.errors import ConfigurationError
+from copydesk.generation.backends import create_image_generator, create_text_generator
 from copydesk.generation.base import TextGenerator
+from copydesk.images import NO_IMAGE_MODEL, ImageGenerator
 from copydesk.pipeline import RunIds
 from copydesk.settings import get_settings
 from copydesk.storage import ObjectStore, create_store
@@ -28,6 +30,13 @@ def run_ids() -> RunIds:
 
 def text_generator() -> TextGenerator:
     return create_text_generator(get_settings())  # cached per process by the backend
+
+
+def image_generator() -> ImageGenerator:
+    generator = create_image_generator(get_settings())  # the pipeline loads once per process
+    if generator is None:
+        raise ConfigurationError(NO_IMAGE_MODEL)
+    return generator
 
 
 def object_store() -> ObjectStore:

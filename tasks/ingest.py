@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from copydesk.pipeline import attach_flow_run, ingest_batch, start_batch
-from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids
+from copydesk.settings import get_settings
+from copydesk.sources import parse_source
+from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_ids
 
 
 @task(name="start-batch", task_run_name="start {content_type} batch", cache_policy=NO_CACHE)
@@ -16,7 +17,7 @@ def start_batch_task(content_type: str, source: str, options: dict[str, Any]) ->
     return start_batch(
         database_url(),
         content_type=content_type,
-        source=Path(source),
+        source=str(parse_source(source, get_settings())),  # s3://bucket/x → store:x
         options=options,
         flow_run_id=run_ids().flow_run_id,
     )
@@ -31,4 +32,4 @@ def start_batch_task(content_type: str, source: str, options: dict[str, Any]) ->
 )
 def ingest_task(batch_id: int, limit: int | None = None) -> dict[str, Any]:
     attach_flow_run(database_url(), batch_id, run_ids().flow_run_id)
-    return asdict(ingest_batch(database_url(), batch_id, limit=limit))
+    return asdict(ingest_batch(database_url(), batch_id, limit=limit, store=object_store()))

@@ -7,7 +7,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from copydesk.content_types import load_content_type
-from copydesk.pipeline import GenerationOptions, refine_chunk
+from copydesk.pipeline import GenerationOptions
+from copydesk.refine import refine_chunk
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids, text_generator
 
 

@@ -2,8 +2,10 @@
 
 Matching is tolerant: case, accents, dashes and whitespace do not matter, a value may
 appear as one of its declared synonyms, numbers as digits with or without `.00`, a
-currency sign or thousands commas, small integers as words. A deeper check (invented
-or contradicting values) comes later."""
+currency sign or thousands commas, small integers as words, amounts of money as ranges
+(`copydesk.checks.money`: "twenty to twenty-five pounds" states £20-25, as does "cheap"
+for "less than £20" when the manifest names them synonyms). `copydesk.checks.invented`
+reuses these helpers for the opposite check: values stated that the record does not have."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from copydesk.checks import Finding
+from copydesk.checks.money import CURRENCIES, Money, find_money
 from copydesk.content_types import ContentType, FieldSpec
 from copydesk.planning import SectionPlan
 
@@ -26,9 +30,9 @@ _FOLD |= str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '
 _GAP = r"[\W_]*"  # between the words of a value: spaces, dashes, punctuation or nothing
 _START, _END = r"(?<![^\W_])", r"(?![^\W_])"  # not inside a word
 _NUM_START, _NUM_END = r"(?<![\d.,])", r"(?![\d]|[.,]\d)"  # not inside a number
-_CURRENCIES = {"usd": ["$", "dollar"], "eur": ["€", "euro"], "gbp": ["£", "pound", "sterling"]}
 _OUT_OF = re.compile(r"(\d+) out of (\d+)")
 _LEVELS = {"high", "average", "low"}
+_RATING_NEXT = r"(?![\s-]*(?:customers?|rat(?:ed|ing|ings)|reviews?|stars?)(?![^\W_]))"
 _NEGATORS = {"not", "no", "non", "never", "without", "nor", "neither", "cannot"}
 _CONJUNCTIONS = {"and", "but", "or", "yet", "while", "although", "though"}
 _NO_WELCOME = (
@@ -42,6 +46,7 @@ _BUILT_IN_BOOLEANS = {  # label: (wordings of yes, regular expressions for no)
 }
 
 
+@lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
     """Casefolded, accents and compatibility forms removed, dashes and quotes unified."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -75,8 +80,10 @@ class _Folded:
         """The span of every match."""
         for match in re.finditer(pattern, self.text):
             if match.end() > match.start():
-                start, end = match.span()
-                yield start, end, self.offsets[start], self.offsets[end - 1] + 1
+                yield self.span(*match.span())
+
+    def span(self, start: int, end: int) -> _Span:
+        return start, end, self.offsets[start], self.offsets[end - 1] + 1
 
 
 def _label(field: str) -> str:
@@ -92,6 +99,7 @@ def _token(token: str) -> str:
     return "(?:&|and)" if token == "&" else re.escape(token)  # noqa: S105
 
 
+@lru_cache(maxsize=4096)
 def _phrase(value: str) -> str:
     """A pattern for a wording: its words in order, any gap between them, whole words only;
     the last word may take a plural or `-ly` ending."""
@@ -117,6 +125,25 @@ def _number(value: str) -> str | None:
     return f"(?:{_NUM_START}{pattern}{_NUM_END}{words})"
 
 
+def money_of(field: str, spec: FieldSpec, value: Any) -> Money | None:
+    """The money a value states: a price (decimal), its own range ("£20-25"), else its first
+    synonym's ("cheap": "less than £20"); None when it states none."""
+    if spec.type == "decimal" and "pric" in field.casefold():
+        return Money(float(value), float(value))
+    if spec.type not in ("string", "enum"):
+        return None
+    for wording in [str(value), *_synonyms(spec, str(value))]:
+        if found := _money_in(wording):
+            return found
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _money_in(wording: str) -> Money | None:
+    found = find_money(_Folded.of(wording).text)
+    return Money(found[0].low, found[0].high, found[0].currency) if found else None
+
+
 def _synonyms(spec: FieldSpec, value: str) -> list[str]:
     return [
         s
@@ -132,9 +159,9 @@ def _wordings(field: str, spec: FieldSpec, value: Any) -> list[str]:
     if spec.type in ("decimal", "integer") and (number := _number(text)):
         return [number]
     patterns = [_phrase(wording) for wording in [text, *_synonyms(spec, text)]]
-    if spec.type == "enum" and (signs := _CURRENCIES.get(text.casefold())):
+    if spec.type == "enum" and (signs := CURRENCIES.get(text.casefold())):
         patterns += [_phrase(sign) for sign in signs]
-    if match := _OUT_OF.fullmatch(text.strip()):
+    for match in filter(None, map(_OUT_OF.fullmatch, [text.strip(), *_synonyms(spec, text)])):
         score, scale = (_number(group) for group in match.groups())
         patterns += [
             rf"{score}{_GAP}(?:out{_GAP}of|/){_GAP}{scale}",
@@ -142,8 +169,10 @@ def _wordings(field: str, spec: FieldSpec, value: Any) -> list[str]:
             rf"{_START}rated{_GAP}(?:at{_GAP})?{score}",
             rf"{_START}rating{_GAP}of{_GAP}{score}",
         ]
+    if "pric" in field.casefold():  # "high", but not in "high customer rating"
+        patterns = [pattern + _RATING_NEXT for pattern in patterns]
     if "rating" in field.casefold() and text.casefold() in _LEVELS:
-        patterns = [rf"{_START}{text.casefold()}(?:ly)?{_END}(?!{_GAP}(?:pric|cost|end))"]
+        patterns[0] = rf"{_START}{text.casefold()}(?:ly)?{_END}(?![\s-]*(?:pric|cost|end))"
     return patterns
 
 
@@ -162,7 +191,8 @@ def _negated(folded: str, start: int) -> bool:
     return any(word in _NEGATORS or word.endswith("n't") for word in words)
 
 
-def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded) -> list[Finding]:
+def boolean_spans(field: str, spec: FieldSpec, folded: _Folded) -> tuple[list[_Span], list[_Span]]:
+    """Where the text says yes and where it says no to a yes/no field."""
     label = _label(field)
     yes_words, no_patterns = _BUILT_IN_BOOLEANS.get(label, ([], []))
     yes_words = [label, *yes_words, *_synonyms(spec, "true"), *_synonyms(spec, "yes")]
@@ -173,6 +203,12 @@ def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded)
         if any(match[0] < other[1] and other[0] < match[1] for other in no_spans):
             continue  # part of a "no" wording, e.g. `no children`
         (no_spans if _negated(folded.text, match[0]) else yes_spans).append(match)
+    return yes_spans, no_spans
+
+
+def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded) -> list[Finding]:
+    label = _label(field)
+    yes_spans, no_spans = boolean_spans(field, spec, folded)
     said, contradicting = (yes_spans, no_spans) if value else (no_spans, yes_spans)
     if said:
         return []
@@ -186,20 +222,33 @@ def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded)
     return [Finding(CHECK, "error", message, suggestion=suggestion, field=field)]
 
 
+def _states(folded: _Folded, money: list[Money], field: str, spec: FieldSpec, value: Any) -> bool:
+    if _found(folded, _wordings(field, spec, value)):
+        return True
+    wanted = money_of(field, spec, value)
+    return wanted is not None and any(m.overlaps(wanted) and m.same_currency(wanted) for m in money)
+
+
 def check_facts_present(
     section: SectionPlan, text: str, content_type: ContentType
 ) -> list[Finding]:
     """An error for each fact of the section (each list item) the text does not carry."""
+    return check_facts(section.facts, text, content_type)
+
+
+def check_facts(facts: dict[str, Any], text: str, content_type: ContentType) -> list[Finding]:
+    """An error for each fact (field → value; each list item) the text does not carry."""
     folded = _Folded.of(text)
+    money = find_money(folded.text)
     findings: list[Finding] = []
-    for field, value in section.facts.items():
+    for field, value in facts.items():
         spec = content_type.fields[field]
         if isinstance(value, bool):
             findings += _boolean_findings(field, spec, value, folded)
             continue
         label = _label(field)
         for item in value if isinstance(value, list) else [value]:
-            if _found(folded, _wordings(field, spec, item)):
+            if _states(folded, money, field, spec, item):
                 continue
             verb = "include" if isinstance(value, list) else "is"
             message = f"does not mention {label} {str(item)!r}"

@@ -86,3 +86,67 @@ def check_leftovers(text: str, *, prompt: str | None = None) -> list[Finding]:
             suggestion = "remove the instructions copied from the prompt"
             findings.append(Finding(LEFTOVERS, "error", message, *echo.span(), suggestion))
     return findings
+
+
+REPETITION, UNFINISHED, FORBIDDEN = "repetition", "unfinished", "forbidden_phrases"
+LOOP_NGRAM = 4  # a run of this many words...
+LOOP_TIMES = 3  # ...said this many times is a loop
+
+
+def check_repetition(text: str) -> list[Finding]:
+    """An error for a sentence said twice or a word n-gram said three times (a loop)."""
+    findings: list[Finding] = []
+    seen: dict[str, tuple[int, int]] = {}
+    for start, end in _sentences(text):
+        key = " ".join(match.group().casefold() for match in _WORD.finditer(text, start, end))
+        if key in seen and len(key.split()) >= 3:
+            message = f"repeats the sentence {text[start:end]!r}"
+            findings.append(Finding(REPETITION, "error", message, start, end, "say it once"))
+        seen.setdefault(key, (start, end))
+    words = list(_WORD.finditer(text))
+    counts: dict[tuple[str, ...], list[int]] = {}
+    for index in range(len(words) - LOOP_NGRAM + 1):
+        gram = tuple(w.group().casefold() for w in words[index : index + LOOP_NGRAM])
+        counts.setdefault(gram, []).append(index)
+    for gram, starts in counts.items():
+        if len(starts) >= LOOP_TIMES:
+            first = words[starts[LOOP_TIMES - 1]]
+            message = f"repeats {' '.join(gram)!r} {len(starts)} times"
+            findings.append(
+                Finding(REPETITION, "error", message, first.start(), len(text), "stop repeating")
+            )
+            break  # one loop finding is enough to regenerate
+    return findings
+
+
+def check_unfinished(text: str) -> list[Finding]:
+    """A warning when the text stops mid-sentence (e.g. cut off at the token limit)."""
+    stripped = text.rstrip()
+    if not stripped or _SENTENCE_END.search(stripped[-3:] + " ") or stripped.endswith(":"):
+        return []
+    spans = _sentences(stripped)
+    start = spans[-1][0] if spans else 0
+    message = "the last sentence is unfinished"
+    return [Finding(UNFINISHED, "warning", message, start, len(stripped), "finish or cut it")]
+
+
+def check_forbidden(text: str, phrases: list[str]) -> list[Finding]:
+    """An error for each phrase the content type forbids (whole words, any case)."""
+    findings = []
+    for phrase in phrases:
+        pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.split())) + r"(?!\w)"
+        for match in re.finditer(pattern, text, re.IGNORECASE):
+            message = f"uses the forbidden phrase {match.group()!r}"
+            findings.append(Finding(FORBIDDEN, "error", message, *match.span(), "remove it"))
+    return findings
+
+
+def trim_unfinished(text: str) -> str:
+    """The text without a trailing unfinished sentence (when a finished one comes before)."""
+    stripped = text.rstrip()
+    if not check_unfinished(stripped):
+        return stripped
+    spans = _sentences(stripped)
+    if len(spans) < 2:
+        return stripped
+    return stripped[: spans[-2][1]]

@@ -35,6 +35,7 @@ from transformers import (
     TopKLogitsWarper,
     TopPLogitsWarper,
 )
+from transformers.utils import logging as transformers_logging
 
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import (
@@ -94,6 +95,8 @@ def load_text_model(spec: str, cache_root: Path, device: str, dtype: str) -> Loa
                 "set COPYDESK_TEXT_MODEL to `bundled` or to a local model folder"
             )
         model_id, revision, source = folder.name, weights_sha256(folder), "folder"
+    # Copydesk shows its own progress; transformers' "Loading weights" bars only add noise.
+    transformers_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import get_settings
-from copydesk.storage import ObjectStore, item_key, published_key, validate_key
+from copydesk.storage import LocalStore, ObjectStore, item_key, published_key, validate_key
 from tests.conftest import s3_env
 from tests.support.services import S3Server
 
@@ -77,6 +79,37 @@ def test_missing_object_is_a_clear_error(store: ObjectStore) -> None:
     assert store.stat("batches/1/items/1/nothing.md") is None
     with pytest.raises(StorageError, match=r"no object 'batches/1/items/1/nothing\.md'"):
         store.get("batches/1/items/1/nothing.md")
+
+
+def test_download_writes_the_object_to_a_file(store: ObjectStore, tmp_path: Path) -> None:
+    data = b"name,price\n" + b"Lamp,45\n" * 400_000  # ~3 MiB: several chunks
+    store.put("inbox/big/products.csv", data, "text/csv")
+    target = tmp_path / "copy.csv"
+
+    assert store.download("inbox/big/products.csv", target) == len(data)
+    assert target.read_bytes() == data
+
+
+def test_download_of_a_missing_object_is_a_clear_error(store: ObjectStore, tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match=r"no object 'inbox/none\.csv'"):
+        store.download("inbox/none.csv", tmp_path / "copy.csv")
+    with pytest.raises(InvalidKeyError):
+        store.download("inbox/../../etc/passwd", tmp_path / "copy.csv")
+
+
+def test_objects_put_by_another_tool_are_listed_without_a_digest(store: ObjectStore) -> None:
+    """A file copied into the inbox by hand, or uploaded with another S3 client."""
+    data = b"name,price\nLamp,45\n"
+    if isinstance(store, LocalStore):
+        (store.root / "inbox" / "drop").mkdir(parents=True)
+        (store.root / "inbox" / "drop" / "a.csv").write_bytes(data)
+    else:
+        client, bucket = store.client, store.bucket  # type: ignore[attr-defined]
+        client.put_object(bucket, "inbox/drop/a.csv", io.BytesIO(data), len(data), "text/csv")
+
+    listed = [(o.key, o.size, o.sha256, o.content_type) for o in store.list("inbox/drop/")]
+    assert listed == [("inbox/drop/a.csv", len(data), "", "text/csv")]
+    assert store.get("inbox/drop/a.csv") == data
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)

@@ -120,8 +120,10 @@ def test_failing_sections_are_retried_by_sampling_with_their_findings(
     summary = generate_batch(source=str(PRODUCTS), content_type="product_description", limit=1)
 
     assert summary["counts"] == {"pending_review": 1}
-    first, *_ = [r for r in fake.history if "fix these problems" not in r.messages[-1].content]
-    retried = [r for r in fake.history if "fix these problems" in r.messages[-1].content]
+    first, *_ = [
+        r for r in fake.history if "previous answer had mistakes" not in r.messages[-1].content
+    ]
+    retried = [r for r in fake.history if "previous answer had mistakes" in r.messages[-1].content]
     assert first.decoding.greedy and retried
     assert all(not r.decoding.greedy for r in retried)  # sampling, so a retry can differ
     assert len({r.seed for r in retried}) == len(retried)

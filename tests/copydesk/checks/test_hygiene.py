@@ -110,14 +110,18 @@ def test_facts_from_the_prompt_are_not_an_echo() -> None:
 def test_run_section_checks_gathers_facts_length_and_leftovers() -> None:
     sections, content_type = first_plan("restaurant")  # Alimentum, city centre, not family
     section = sections["description"]
+    record = {"name": "Alimentum", "area": "city centre", "familyFriendly": False}
     good = "Alimentum is in the city centre and is not family-friendly."
-    assert run_section_checks(section, good, content_type) == []
+    assert run_section_checks(section, good, content_type, record) == []
     bad = "<|im_start|>Alimentum is a family-friendly place. " + words(70)
-    findings = run_section_checks(section, bad, content_type)
-    assert [(f.check, f.severity, f.field) for f in findings] == [
+    findings = run_section_checks(section, bad, content_type, record)
+    assert {(f.check, f.severity, f.field or "") for f in findings} == {
         ("facts_present", "error", "area"),
         ("facts_present", "error", "familyFriendly"),
-        ("length", "warning", None),
-        ("leftovers", "error", None),
-    ]
+        ("no_invented_values", "error", "familyFriendly"),  # says "family-friendly"
+        ("leftovers", "error", ""),
+        ("length", "warning", ""),
+        ("repetition", "error", ""),  # "word word word word" said again and again
+        ("grammar", "warning", ""),  # ... which harper also sees
+    }
     assert isinstance(findings[0], Finding)

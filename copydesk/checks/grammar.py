@@ -1,0 +1,275 @@
+"""Grammar and spelling, checked offline by harper (a Rust grammar checker).
+
+Every lint is a warning: grammar never blocks an item on its own. Lints overlapping a
+protected string (a value of the input record: product, brand, place names) or one of its
+words are dropped first, so names are never flagged nor "fixed". Safe fixes, made
+without a model (the rest is left to the regenerate loop and the reviewer):
+- article: "a apple" -> "an apple", unless the next word is protected (its sound a guess);
+- repeated word: "the the" -> "the" when the second copy is lowercase (not "Walla Walla",
+  "The The") and the pair is not grammatical ("had had", "that that");
+- sentence start: an all-lowercase first word capitalised ("the cat" -> "The cat");
+- spelling: only an all-lowercase ASCII word (never a capitalised, accented or
+  apostrophised one: names, brands, loanwords), replaced by harper's first suggestion,
+  itself lowercase ASCII, when it is (a) this dialect's spelling of the word: the word is
+  right in another dialect where the suggestion is wrong ("color" -> "colour" in en-GB),
+  or (b) the only doubled-letter slip among the suggestions ("occured" -> "occurred").
+  Any other edit is a guess: "mezze" -> "mezzo", "paneer" -> "pander", "gastropub" ->
+  "gastropod" (harper's only suggestion), "definatly" -> "defiantly".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any, Literal, Protocol
+
+import harper
+
+from copydesk.checks import Finding
+
+GRAMMAR = "grammar"
+MAX_ROUNDS = 12  # fix, re-lint, fix again: 200 repeated words need 8 rounds
+DIALECTS = {
+    "en-us": harper.Dialect.AMERICAN,
+    "en-gb": harper.Dialect.BRITISH,
+    "en-au": harper.Dialect.AUSTRALIAN,
+    "en-ca": harper.Dialect.CANADIAN,
+    "en-in": harper.Dialect.INDIAN,
+}
+# harper's rules whose lints may be fixed automatically, by the kind of fix.
+_RULE_KINDS = {
+    "SpellCheck": "spelling",
+    "AnA": "article",
+    "RepeatedWords": "repeated_word",
+    "SentenceCapitalization": "sentence_start",
+}
+Action = Literal["replace", "remove", "insert_after"]
+_ACTIONS: tuple[Action, ...] = ("replace", "remove", "insert_after")  # by SuggestionKind
+_WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
+_LOWER = re.compile(r"[a-z]+")
+_ARTICLES = frozenset({"a", "an"})
+_GRAMMATICAL_REPEATS = frozenset({"had", "that"})
+# Words of a protected name too common to protect everywhere ("The Wrestlers").
+_COMMON = frozenset({"the", "and", "for", "with", "from", "our", "its", "not", "but", "are", "was"})
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One way to fix a lint's span."""
+
+    action: Action
+    text: str = ""
+
+    def describe(self) -> str:
+        if self.action == "remove":
+            return "remove it"
+        if self.action == "insert_after":
+            return f"insert '{self.text}' after it"
+        return f"replace with '{self.text}'"
+
+
+@dataclass(frozen=True)
+class GrammarIssue:
+    """A lint in plain types; `kind` is a value of `_RULE_KINDS` or harper's kind, lowercased."""
+
+    kind: str
+    rule: str
+    start: int
+    end: int
+    message: str
+    edits: tuple[Edit, ...] = ()
+
+    def finding(self) -> Finding:
+        suggestion = self.edits[0].describe() if self.edits else None
+        return Finding(GRAMMAR, "warning", self.message, self.start, self.end, suggestion)
+
+
+class GrammarChecker(Protocol):
+    """Lints text in one dialect; tells whether a word is spelt right in it."""
+
+    def lint(self, text: str) -> list[GrammarIssue]: ...
+
+    def spelt_right(self, word: str) -> bool: ...
+
+
+class HarperChecker:
+    """harper's `Linter` for one dialect; build it once (about a second) and reuse it."""
+
+    def __init__(self, dialect: harper.Dialect) -> None:
+        self.dialect = dialect
+        self._linter = harper.Linter(dialect)
+        self._lock = threading.Lock()  # a Linter raises when two threads call it at once
+
+    def lint(self, text: str) -> list[GrammarIssue]:
+        # No dedup: harper's keeps one of overlapping lints, and one sentence-long lint
+        # ("LongSentences") would hide every other lint in the sentence.
+        with self._lock:
+            by_rule = self._linter.organized_lints(text, language="plaintext", dedup=False)
+        issues = [_issue(rule, lint) for rule, lints in by_rule.items() for lint in lints]
+        return sorted(issues, key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS))
+
+    def spelt_right(self, word: str) -> bool:
+        return not any(issue.kind == "spelling" for issue in self.lint(word))
+
+
+def _issue(rule: str, lint: harper.Lint) -> GrammarIssue:
+    kind = _RULE_KINDS.get(rule, lint.lint_kind.lower())
+    edits = [Edit(_ACTIONS[s.kind], s.replacement_text) for s in lint.suggestions]
+    if kind == "article":  # harper offers "AN" for "A": keep the case of the original
+        edits = [Edit(e.action, _match_case(e.text, lint.problem_text)) for e in edits]
+    return GrammarIssue(kind, rule, lint.span.start, lint.span.end, lint.message, tuple(edits))
+
+
+def _match_case(word: str, like: str) -> str:
+    return word.capitalize() if like[:1].isupper() else word.lower()
+
+
+def _dialect(language: str) -> harper.Dialect:
+    return DIALECTS.get(language.strip().lower().replace("_", "-"), harper.Dialect.AMERICAN)
+
+
+@lru_cache(maxsize=16)
+def grammar_checker(language: str) -> GrammarChecker:
+    """The checker for a content type's language ("en-GB"; unknown codes: American)."""
+    return HarperChecker(_dialect(language))
+
+
+@dataclass(frozen=True)
+class AppliedFix:
+    """One automatic fix; `start`/`end` index the text as it was just before the fix."""
+
+    start: int
+    end: int
+    before: str
+    after: str
+    kind: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_grammar(text: str, *, language: str, protected: Sequence[str] = ()) -> list[Finding]:
+    """harper's lints on the text (not on protected names), as warnings, one per span."""
+    firsts: dict[Span, GrammarIssue] = {}
+    for issue in _issues(text, language, _protected_spans(text, protected)):
+        firsts.setdefault((issue.start, issue.end), issue)
+    return [issue.finding() for issue in firsts.values()]
+
+
+def apply_safe_fixes(
+    text: str, *, language: str, protected: Sequence[str] = ()
+) -> tuple[str, list[AppliedFix]]:
+    """The text with the safe fixes (see the module's docstring) made, and each fix.
+
+    Each round lints the text and makes its fixes from the end backwards, so every span
+    stays valid; rounds go on until nothing is left to fix, for at most MAX_ROUNDS."""
+    applied: list[AppliedFix] = []
+    seen = {text}
+    for _ in range(MAX_ROUNDS):
+        spans = _protected_spans(text, protected)
+        fixes = [
+            fix
+            for issue in _issues(text, language, spans)
+            if (fix := _safe_fix(text, issue, language, spans))
+        ]
+        taken_from = len(text) + 1
+        for fix in sorted(fixes, key=lambda fix: fix.start, reverse=True):
+            if fix.end <= taken_from:  # never two fixes on one span
+                text = text[: fix.start] + fix.after + text[fix.end :]
+                applied.append(fix)
+                taken_from = fix.start
+        if not fixes or text in seen:
+            break
+        seen.add(text)
+    return text, applied
+
+
+def lints_per_100_words(text: str, findings: Sequence[Finding]) -> float:
+    """Grammar findings per 100 words of the text (0.0 for a text without words)."""
+    words = len(_WORD.findall(text))
+    lints = sum(1 for finding in findings if finding.check == GRAMMAR)
+    return 100.0 * lints / words if words else 0.0
+
+
+def _issues(text: str, language: str, protected: list[Span]) -> list[GrammarIssue]:
+    issues = grammar_checker(language).lint(text)
+    return [issue for issue in issues if not _overlaps((issue.start, issue.end), protected)]
+
+
+def _protected_spans(text: str, protected: Sequence[str]) -> list[Span]:
+    """Where the protected strings, and their words of 3 letters or more, occur."""
+    patterns = set()
+    for value in protected:
+        words = _WORD.findall(value)
+        if words:
+            patterns.add(value.strip())
+        patterns |= {w for w in words if len(w) >= 3 and w.lower() not in _COMMON}
+    return [
+        match.span()
+        for pattern in patterns
+        for match in re.finditer(rf"(?<!\w){re.escape(pattern)}(?!\w)", text, re.IGNORECASE)
+    ]
+
+
+def _overlaps(span: Span, spans: list[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+def _safe_fix(
+    text: str, issue: GrammarIssue, language: str, protected: list[Span]
+) -> AppliedFix | None:
+    if not issue.edits or issue.edits[0].action != "replace":
+        return None
+    before, after = text[issue.start : issue.end], issue.edits[0].text
+    if issue.kind == "article":
+        next_word = _WORD.search(text, issue.end)
+        name_next = next_word is not None and _overlaps(next_word.span(), protected)
+        safe = {before.lower(), after.lower()} == _ARTICLES and not name_next
+    elif issue.kind == "repeated_word":  # "The the" -> "The"; second copy lowercase
+        words, word = before.split(), after.lower()
+        safe = words == [after, word] and word.islower() and word not in _GRAMMATICAL_REPEATS
+    elif issue.kind == "sentence_start":
+        safe = bool(_LOWER.fullmatch(before)) and after == before.capitalize()
+    elif issue.kind == "spelling":
+        replacements = [edit.text for edit in issue.edits if edit.action == "replace"]
+        safe = _safe_spelling(before, replacements, language)
+    else:
+        safe = False
+    if not safe:
+        return None
+    return AppliedFix(issue.start, issue.end, before, after, issue.kind, issue.message)
+
+
+def _safe_spelling(word: str, replacements: list[str], language: str) -> bool:
+    top = replacements[0]
+    if not (_LOWER.fullmatch(word) and _LOWER.fullmatch(top)):
+        return False
+    if _dialect_variant(language, word, top):
+        return True
+    return [r for r in replacements if _doubling_slip(word, r)] == [top]
+
+
+@lru_cache(maxsize=4096)
+def _dialect_variant(language: str, word: str, replacement: str) -> bool:
+    """`replacement` is right here, and `word` right in a dialect where it is wrong."""
+    own = _dialect(language)
+    if not grammar_checker(language).spelt_right(replacement):
+        return False
+    others = [grammar_checker(code) for code, dialect in DIALECTS.items() if dialect != own]
+    return any(c.spelt_right(word) and not c.spelt_right(replacement) for c in others)
+
+
+def _doubling_slip(word: str, other: str) -> bool:
+    """One of the two is the other with one letter doubled ("occured"/"occurred")."""
+    short, long = sorted((word, other), key=len)
+    if len(long) != len(short) + 1:
+        return False
+    return any(
+        long[:i] + long[i + 1 :] == short and long[i] == long[i - 1] for i in range(1, len(long))
+    )

@@ -1,0 +1,283 @@
+"""The refine stage: make every section right, or say that it is not.
+
+For each section: apply the fixes that are safe to make without a model (a cut-off last
+sentence, spelling, a/an, repeated words), run the content type's checks, and regenerate
+the sections with errors, the findings turned into instructions, with a new seed, up to
+`max_attempts`. A section that never passes gets the content type's deterministic
+fallback (`<section>.fallback.j2`, a Jinja2 realisation of the record) when that passes
+the same checks; otherwise the best attempt goes to review flagged with its errors. An item
+never passes silently with a wrong fact, and every attempt, finding, fix and decision is
+written to the lineage (`generations`, `findings`, `refinements`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from copydesk.checks import Finding, record_strings, run_section_checks
+from copydesk.checks.grammar import AppliedFix, apply_safe_fixes
+from copydesk.checks.hygiene import trim_unfinished
+from copydesk.content_types import ContentType
+from copydesk.generation.base import GenerationRequest, TextGenerator
+from copydesk.hashing import sha256_text
+from copydesk.metrics import section_metrics
+from copydesk.pipeline import (
+    Attempt,
+    GenerationOptions,
+    ItemWork,
+    NewGeneration,
+    RunIds,
+    StageCounts,
+    finding_row,
+    generation_row,
+    load_work,
+    seed_for,
+)
+from copydesk.planning import PlanError, SectionPlan, render_template, tidy_text
+from db import repository as repo
+from db.models import ItemStatus, RefineDecision, Refinement
+from db.session import session_scope
+
+FALLBACK_TEMPLATE = "{section}.fallback.j2"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A text after its safe fixes, with what the checks found in it."""
+
+    text: str
+    fixes: tuple[AppliedFix, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+@dataclass
+class SectionWork:
+    """One section's attempts so far, each checked."""
+
+    unit: ItemWork
+    section: SectionPlan
+    checked: list[tuple[Attempt, Checked]] = field(default_factory=list)
+
+    def best(self) -> tuple[Attempt, Checked]:
+        """The attempt with the fewest errors (the later one on a tie)."""
+        return min(reversed(self.checked), key=lambda pair: len(pair[1].errors))
+
+
+def polish(
+    section: SectionPlan, text: str, content_type: ContentType, record: dict[str, Any]
+) -> Checked:
+    """Safe fixes first, then every check of the content type on the fixed text."""
+    fixes: list[AppliedFix] = []
+    cleaned = text.strip()
+    if section.format == "text":
+        trimmed = trim_unfinished(cleaned)
+        if trimmed != cleaned:
+            cut = cleaned[len(trimmed) :]
+            fixes.append(AppliedFix(len(trimmed), len(cleaned), cut, "", "unfinished", "cut off"))
+            cleaned = trimmed
+    if "grammar" in content_type.checks:
+        cleaned, applied = apply_safe_fixes(
+            cleaned, language=content_type.language, protected=record_strings(record)
+        )
+        fixes += applied
+    findings = run_section_checks(section, cleaned, content_type, record)
+    return Checked(cleaned, tuple(fixes), tuple(findings))
+
+
+def fallback_text(
+    content_type: ContentType, section: SectionPlan, record: dict[str, Any]
+) -> str | None:
+    """The content type's deterministic realisation of the section, if it has one."""
+    template = FALLBACK_TEMPLATE.format(section=section.name)
+    if not (content_type.folder / template).is_file():
+        return None
+    context = {"record": record, "section": section, "content_type": content_type}
+    rendered = render_template(content_type, template, context, error=PlanError)
+    lines = [" ".join(line.split()) for line in tidy_text(rendered).splitlines()]
+    joined = "\n".join(lines) if section.format == "bullets" else " ".join(lines)
+    return joined.strip()
+
+
+def instructions(errors: Sequence[Finding]) -> str:
+    """The findings as instructions for the next attempt, each once."""
+    wanted = dict.fromkeys(f.suggestion or f.message for f in errors)
+    return "\n".join(f"- {line}" for line in wanted)
+
+
+def retry_request(
+    unit: ItemWork,
+    section: SectionPlan,
+    errors: Sequence[Finding],
+    attempt: int,
+    options: GenerationOptions,
+) -> GenerationRequest:
+    prompt = (
+        f"{section.prompt}\n\nYour previous answer had mistakes. Write it again and:\n"
+        f"{instructions(errors)}"
+    )
+    return GenerationRequest.chat(
+        prompt,
+        decoding=options.decoding(section, retry=True),
+        seed=seed_for(unit.input_sha256, section.name, attempt),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The decision for one section and the text it keeps."""
+
+    work: SectionWork
+    decision: RefineDecision
+    attempt: Attempt | None  # None: the fallback
+    final: Checked
+
+
+def decide(work: SectionWork, content_type: ContentType) -> Outcome:
+    """Passed (as is or fixed) → the attempt; else the fallback if it passes; else flagged."""
+    attempt, checked = work.checked[-1]
+    if not checked.errors:
+        decision = RefineDecision.FIXED if checked.fixes else RefineDecision.PASSED
+        return Outcome(work, decision, attempt, checked)
+    record = work.unit.record
+    text = fallback_text(content_type, work.section, record)
+    if text is not None:
+        fallback = polish(work.section, text, content_type, record)
+        if not fallback.errors:
+            return Outcome(work, RefineDecision.FALLBACK, None, fallback)
+    attempt, checked = work.best()
+    return Outcome(work, RefineDecision.FLAGGED, attempt, checked)
+
+
+def refine_chunk(
+    url: str,
+    item_ids: Sequence[int],
+    content_type: ContentType,
+    generator: TextGenerator,
+    options: GenerationOptions,
+    run: RunIds,
+) -> StageCounts:
+    """Check, fix, regenerate and decide every section of the chunk's generated items.
+
+    Checks and model calls run with no transaction open; everything is written in one
+    short transaction at the end (a crash before it loses only this chunk's refine work).
+    """
+    units, missing = load_work(url, item_ids, ItemStatus.GENERATED)
+    sections = [
+        SectionWork(unit, section)
+        for unit in units
+        for section in unit.sections
+        if section.name in unit.latest
+    ]
+    new: list[NewGeneration] = []
+    pending = sections
+    for attempt in range(1, options.max_attempts + 1):
+        retry = []
+        for work in pending:
+            current = work.unit.latest[work.section.name]
+            checked = polish(work.section, current.output, content_type, work.unit.record)
+            work.checked.append((current, checked))
+            if checked.errors and attempt < options.max_attempts:
+                retry.append(work)
+        if not retry:
+            break
+        requests = [
+            retry_request(w.unit, w.section, w.checked[-1][1].errors, attempt + 1, options)
+            for w in retry
+        ]
+        for work, request, result in zip(
+            retry, requests, generator.generate(requests), strict=True
+        ):
+            unit, name = work.unit, work.section.name
+            new.append(
+                NewGeneration(unit.item_id, unit.plan_id, name, attempt + 1, request, result)
+            )
+            unit.latest[name] = Attempt(attempt + 1, result.text, new=len(new) - 1)
+        pending = retry
+    outcomes = [decide(work, content_type) for work in sections]
+    counts = write_refinements(url, units, missing, new, outcomes, generator, run)
+    counts.extra["regenerated"] = len(new)
+    for outcome in outcomes:
+        key = outcome.decision.value
+        counts.extra[key] = counts.extra.get(key, 0) + 1
+    return counts
+
+
+def write_refinements(
+    url: str,
+    units: list[ItemWork],
+    missing_plan: list[int],
+    new: list[NewGeneration],
+    outcomes: list[Outcome],
+    generator: TextGenerator,
+    run: RunIds,
+) -> StageCounts:
+    """New attempts, every attempt's findings, the decisions and their final findings."""
+    counts = StageCounts()
+    with session_scope(url) as session:
+        ids = [unit.item_id for unit in units]
+        items = {
+            i.id: i
+            for i in repo.items_in_status(session=session, ids=ids, status=ItemStatus.GENERATED)
+        }
+        rows = [generation_row(g, generator, run) if g.item_id in items else None for g in new]
+        session.add_all(row for row in rows if row is not None)
+        session.flush()
+
+        def row_id(attempt: Attempt) -> int | None:
+            if attempt.new is None:
+                return attempt.row_id
+            row = rows[attempt.new]
+            return row.id if row is not None else None
+
+        refinements = []
+        for outcome in outcomes:
+            item_id = outcome.work.unit.item_id
+            if item_id not in items:
+                continue  # another run refined it meanwhile
+            for attempt, checked in outcome.work.checked:
+                generation_id = row_id(attempt)
+                for finding in checked.findings if generation_id is not None else ():
+                    session.add(finding_row(item_id, generation_id, finding))
+            refinement = _refinement_row(outcome, row_id, run)
+            session.add(refinement)
+            refinements.append((outcome, refinement))
+        session.flush()
+        for outcome, refinement in refinements:
+            for finding in outcome.final.findings:
+                row = finding_row(refinement.item_id, None, finding)
+                row.refinement_id = refinement.id
+                session.add(row)
+        for item in items.values():
+            item.status = ItemStatus.REFINED
+            counts.done += 1
+        for item in repo.items_in_status(
+            session=session, ids=missing_plan, status=ItemStatus.GENERATED
+        ):
+            item.status, item.error = ItemStatus.FAILED, "the item has no plan"
+            counts.failed += 1
+    return counts
+
+
+def _refinement_row(outcome: Outcome, row_id: Any, run: RunIds) -> Refinement:
+    work, final = outcome.work, outcome.final
+    first = work.checked[0][1]
+    metrics = section_metrics(work.section, final, first)
+    return Refinement(
+        item_id=work.unit.item_id,
+        section=work.section.name,
+        generation_id=row_id(outcome.attempt) if outcome.attempt is not None else None,
+        decision=outcome.decision,
+        attempts=len(work.checked),
+        text=final.text,
+        text_sha256=sha256_text(final.text),
+        fixes=[fix.as_dict() for fix in final.fixes],
+        metrics=metrics,
+        prefect_flow_run_id=run.flow_run_id,
+        prefect_task_run_id=run.task_run_id,
+    )

@@ -1,0 +1,235 @@
+"""The grammar check against the real harper linter (built once per process and dialect)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from copydesk.checks import Finding
+from copydesk.checks.grammar import (
+    AppliedFix,
+    HarperChecker,
+    apply_safe_fixes,
+    check_grammar,
+    grammar_checker,
+    lints_per_100_words,
+)
+
+PLACES = ["Fitzbillies", "The Wrestlers", "Zizzi", "Browns Cambridge", "Café Rouge", "Loch Fyne"]
+
+
+def flagged(text: str, language: str, protected: list[str] | None = None) -> list[str]:
+    findings = check_grammar(text, language=language, protected=protected or [])
+    return [text[f.span_start : f.span_end] for f in findings if f.span_start is not None]
+
+
+def replay(text: str, fixes: list[AppliedFix]) -> str:
+    """Each fix again, in order, on the text as it was just before it."""
+    for fix in fixes:
+        assert text[fix.start : fix.end] == fix.before
+        text = text[: fix.start] + fix.after + text[fix.end :]
+    return text
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "en-GB",
+            "The Eagle is a family-friendly coffee shop in the city centre. Its colour is a soft grey.",
+        ),
+        (
+            "en-GB",
+            "A cosy linen throw for your sofa, stonewashed for softness. We organise tastings.",
+        ),
+        (
+            "en-US",
+            "This cozy linen throw comes in a soft gray color. It is an heirloom-quality piece.",
+        ),
+        (
+            "en-US",
+            "- Machine washable\n- Made from 100% organic cotton\n- Available in three sizes",
+        ),
+        ("en-AU", "An honest, affordable café by the river, with a colourful menu."),
+    ],
+)
+def test_clean_text_passes(language: str, text: str) -> None:
+    assert check_grammar(text, language=language) == []
+    assert apply_safe_fixes(text, language=language) == (text, [])
+
+
+def test_protected_names_that_look_misspelt_pass() -> None:
+    text = (
+        "Fitzbillies is near The Wrestlers. Zizzi's pasta is good, Browns Cambridge "
+        "serves brunch, and Loch Fyne faces Café Rouge. We love fitzbillies."
+    )
+    assert {"Fitzbillies", "Zizzi's", "Loch", "Fyne"} <= set(flagged(text, "en-GB"))
+    assert check_grammar(text, language="en-GB", protected=PLACES) == []
+    assert apply_safe_fixes(text, language="en-GB", protected=PLACES) == (text, [])
+
+
+def test_common_words_of_protected_names_stay_checked() -> None:
+    text = "The Wrestlers is a pub. We ate the the pie there."
+    assert flagged(text, "en-GB", ["The Wrestlers"]) == ["the the"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "problem", "suggestion"),
+    [
+        ("en-GB", "This is a apple.", "a", "replace with 'an'"),
+        ("en-US", "The Eagle is an coffee shop.", "an", "replace with 'a'"),
+        ("en-GB", "We walked to the the park.", "the the", "replace with 'the'"),
+        ("en-GB", "The service was definately slow.", "definately", "replace with 'definitely'"),
+        ("en-GB", "The pub is quiet. the food is good.", "the", "replace with 'The'"),
+        ("en-GB", "A sofa in gray.", "gray", "replace with 'grey'"),
+        ("en-US", "A sofa in grey.", "grey", "replace with 'gray'"),
+    ],
+)
+def test_mistakes_are_warnings(language: str, text: str, problem: str, suggestion: str) -> None:
+    (finding,) = check_grammar(text, language=language)
+    assert (finding.check, finding.severity, finding.field) == ("grammar", "warning", None)
+    assert finding.span_start is not None
+    assert text[finding.span_start : finding.span_end] == problem
+    assert finding.suggestion == suggestion
+    assert finding.message
+
+
+def test_safe_fixes_are_applied_and_recorded() -> None:
+    text = "This is a apple. the dog ran to the the park. The color is gray. It occured here."
+    fixed, fixes = apply_safe_fixes(text, language="en-GB")
+    assert (
+        fixed == "This is an apple. The dog ran to the park. The colour is grey. It occurred here."
+    )
+    assert sorted((f.before, f.after, f.kind) for f in fixes) == [
+        ("a", "an", "article"),
+        ("color", "colour", "spelling"),
+        ("gray", "grey", "spelling"),
+        ("occured", "occurred", "spelling"),
+        ("the", "The", "sentence_start"),
+        ("the the", "the", "repeated_word"),
+    ]
+    assert replay(text, fixes) == fixed
+    assert fixes[0].as_dict() == {
+        "start": 68,
+        "end": 75,
+        "before": "occured",
+        "after": "occurred",
+        "kind": "spelling",
+        "message": "Did you mean to spell `occured` this way?",
+    }
+    assert check_grammar(fixed, language="en-GB") == []
+
+
+def test_a_capital_article_keeps_its_case() -> None:
+    fixed, fixes = apply_safe_fixes("A honest man. An one-off.", language="en-GB")
+    assert fixed == "An honest man. A one-off."  # harper itself offers "AN" for "A"
+    assert [(f.before, f.after) for f in fixes] == [("An", "A"), ("A", "An")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The mezze platter is big.",  # -> "mezzo"
+        "Try the paneer tikka.",  # -> "pander"
+        "A lively gastropub.",  # -> "gastropod", harper's only suggestion
+        "It is definatly good.",  # -> "defiantly", a real word
+        "We recieve guests daily.",  # a transposition: not a doubled letter
+        "We had had enough.",  # grammatical
+        "Walla Walla is a town.",  # a name
+        "Aromi serves coffee.",  # capitalised: maybe a name
+        "The wifi is fast.",  # short and unknown
+    ],
+)
+def test_unsafe_lints_are_left_alone(text: str) -> None:
+    assert check_grammar(text, language="en-GB") != []
+    assert apply_safe_fixes(text, language="en-GB") == (text, [])
+
+
+def test_protected_names_are_untouched_by_fixes() -> None:
+    text = "Paint from the colour studio is bright. Its colour is a bold one."
+    assert apply_safe_fixes(text, language="en-US")[0].count("color") == 2
+    assert apply_safe_fixes(text, language="en-US", protected=["the colour studio"]) == (text, [])
+
+    text = "We sell smoothies. innocent smoothies are popular. It is a Uno pizza. the end."
+    fixed, fixes = apply_safe_fixes(text, language="en-GB", protected=["innocent", "Uno"])
+    assert fixed == "We sell smoothies. innocent smoothies are popular. It is a Uno pizza. The end."
+    assert [(f.before, f.after) for f in fixes] == [("the", "The")]
+
+
+def test_dialects_differ() -> None:
+    assert flagged("The colour of the sofa.", "en-GB") == []
+    assert flagged("The colour of the sofa.", "en-US") == ["colour"]
+    assert flagged("The color of the sofa.", "en-GB") == ["color"]
+    assert flagged("The color of the sofa.", "en-US") == []
+    assert flagged("We organize tastings.", "en-GB") == []  # Oxford spelling is British too
+    assert flagged("We organise tastings.", "en-US") == ["organise"]
+    fixed = apply_safe_fixes("The centre has a cosy, grey colour.", language="en-US")[0]
+    # "cozy" is right in every dialect, so "cosy" -> "cozy" is no dialect pair: left alone.
+    assert fixed == "The center has a cosy, gray color."
+
+
+def test_languages_map_to_dialects_and_checkers_are_built_once() -> None:
+    assert grammar_checker("en-GB") is grammar_checker("en-GB")
+    dialects = {
+        code: grammar_checker(code)
+        for code in ["en-GB", "en-US", "en-AU", "en-CA", "en-IN", "fr-FR"]
+    }
+    names = {code: c.dialect.name for code, c in dialects.items() if isinstance(c, HarperChecker)}
+    assert names == {
+        "en-GB": "BRITISH",
+        "en-US": "AMERICAN",
+        "en-AU": "AUSTRALIAN",
+        "en-CA": "CANADIAN",
+        "en-IN": "INDIAN",
+        "fr-FR": "AMERICAN",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" ".join(["the"] * 200) + ".", "the."),
+        (" ".join(["a", "an"] * 100) + ".", "an."),
+        ("the dog. " * 100, "The dog. " * 100),
+    ],
+)
+def test_pathological_input_ends(text: str, expected: str) -> None:
+    fixed, fixes = apply_safe_fixes(text, language="en-GB")
+    assert fixed == expected
+    assert replay(text, fixes) == fixed
+
+
+def test_long_sentence_does_not_hide_other_lints() -> None:
+    text = (
+        "This is a apple and " + " and ".join(["the cat sat on the mat"] * 8) + " and the the end."
+    )
+    assert {"a", "the the"} <= set(flagged(text, "en-GB"))  # with a "64 words long" lint
+
+
+def test_lints_per_100_words() -> None:
+    text = "This is a apple. We walked to the the park."  # 10 words, 2 lints
+    findings = check_grammar(text, language="en-GB")
+    other = Finding("length", "warning", "too short")
+    assert lints_per_100_words(text, [*findings, other]) == pytest.approx(20.0)
+    assert lints_per_100_words("", []) == 0.0
+
+
+def test_one_checker_serves_many_threads() -> None:
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                assert (
+                    apply_safe_fixes("This is a apple.", language="en-GB")[0] == "This is an apple."
+                )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

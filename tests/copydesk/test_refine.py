@@ -1,0 +1,212 @@
+"""The refine stage on plain functions: pass, fix, regenerate, fall back or flag — and the
+lineage and quality figures each decision leaves behind."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from copydesk.content_types import load_content_type
+from copydesk.generation.base import GenerationRequest
+from copydesk.ingest import validate_record
+from copydesk.pipeline import (
+    GenerationOptions,
+    RunIds,
+    generate_chunk,
+    ingest_batch,
+    output_chunk,
+    plan_chunk,
+    start_batch,
+)
+from copydesk.planning import render_plan
+from copydesk.quality import batch_quality
+from copydesk.refine import fallback_text, polish, refine_chunk
+from copydesk.storage import LocalStore
+from db import migrate
+from db.models import Finding, Generation, Item, ItemStatus, Refinement, Revision
+from db.repository import item_ids
+from db.session import session_scope
+from tests.support.fake_generator import FakeGenerator
+
+ROOT = Path(__file__).resolve().parents[2]
+RESTAURANTS = ROOT / "templates" / "restaurant" / "samples" / "restaurants.csv"
+DEVSET = ROOT.parent / "shared" / "data" / "e2e" / "devset.csv"
+GOOD = "Alimentum is a place in the city centre. It is not family-friendly."
+
+
+def _csv(tmp_path: Path, mrs: list[str]) -> Path:
+    path = tmp_path / "mrs.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["mr"])
+        writer.writerows([mr] for mr in mrs)
+    return path
+
+
+def _run(
+    url: str,
+    tmp_path: Path,
+    source: Path,
+    responder: Callable[[GenerationRequest], str],
+    *,
+    content_type: str = "restaurant",
+    max_attempts: int = 3,
+) -> tuple[int, FakeGenerator]:
+    """ingest → plan → generate → refine → output, in-process, one chunk."""
+    migrate.upgrade(url)
+    kind = load_content_type(content_type)
+    generator = FakeGenerator(responder=responder)
+    options = GenerationOptions(max_attempts=max_attempts)
+    batch_id = start_batch(url, content_type=content_type, source=source, options={})
+    ingest_batch(url, batch_id)
+    with session_scope(url, readonly=True) as session:
+        ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
+    plan_chunk(url, ids, kind)
+    generate_chunk(url, ids, generator, options, RunIds("flow-1", "task-1"))
+    refine_chunk(url, ids, kind, generator, options, RunIds("flow-1", "task-2"))
+    output_chunk(url, ids, kind, LocalStore(tmp_path / "store"))
+    return batch_id, generator
+
+
+ALIMENTUM = "name[Alimentum], area[city centre], familyFriendly[no]"
+
+
+def test_a_correct_first_attempt_passes_as_it_is(database_url: str, tmp_path: Path) -> None:
+    batch_id, generator = _run(database_url, tmp_path, _csv(tmp_path, [ALIMENTUM]), lambda r: GOOD)
+
+    assert len(generator.history) == 1  # no regeneration
+    with session_scope(database_url) as session:
+        refinement = session.scalars(select(Refinement)).one()
+        assert (refinement.decision, refinement.attempts, refinement.text) == ("passed", 1, GOOD)
+        assert refinement.generation_id is not None
+        assert [r.author_kind for r in session.scalars(select(Revision))] == ["model"]
+        assert session.scalars(select(Item)).one().status == ItemStatus.PENDING_REVIEW
+    quality = batch_quality(database_url, batch_id)
+    assert quality.fact_error_rate == 0.0 and quality.items_needing_fallback == 0.0
+
+
+def test_wrong_facts_are_regenerated_with_instructions_then_fall_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    wrong = "Alimentum is a family-friendly Italian restaurant by the river near Burger King."
+    batch_id, generator = _run(database_url, tmp_path, _csv(tmp_path, [ALIMENTUM]), lambda r: wrong)
+
+    assert len(generator.history) == 3  # first attempt + 2 regenerations
+    retry_prompt = generator.history[1].messages[-1].content
+    assert "Your previous answer had mistakes" in retry_prompt
+    assert "not family friendly" in retry_prompt.lower()  # the finding, as an instruction
+    assert generator.history[1].seed != generator.history[2].seed
+    with session_scope(database_url) as session:
+        refinement = session.scalars(select(Refinement)).one()
+        assert refinement.decision == "fallback" and refinement.generation_id is None
+        assert refinement.attempts == 3
+        for fact in ("Alimentum", "city centre", "not family-friendly"):
+            assert fact in refinement.text
+        final = session.scalars(select(Finding).where(Finding.refinement_id == refinement.id)).all()
+        assert not [f for f in final if f.severity == "error"]
+        attempts = session.scalars(select(Generation).order_by(Generation.attempt)).all()
+        assert [g.attempt for g in attempts] == [1, 2, 3]
+        attempt_errors = session.scalars(
+            select(Finding).where(Finding.generation_id.is_not(None), Finding.severity == "error")
+        ).all()
+        assert {f.generation_id for f in attempt_errors} == {g.id for g in attempts}
+        model, refiner = session.scalars(select(Revision).order_by(Revision.id)).all()
+        assert (model.author_kind, refiner.author_kind) == ("model", "refiner")
+        assert refiner.parent_id == model.id and wrong in model.text
+        assert refiner.object_key and model.object_key is None
+    quality = batch_quality(database_url, batch_id)
+    assert quality.fact_error_rate == 0.0
+    assert quality.fact_error_rate_first_attempt is not None
+    assert quality.fact_error_rate_first_attempt > 0.5
+    assert quality.items_needing_fallback == 1.0 and quality.attempts_per_section == 3.0
+
+
+def test_a_later_attempt_that_passes_is_kept(database_url: str, tmp_path: Path) -> None:
+    def responder(request: GenerationRequest) -> str:
+        retried = "previous answer" in request.messages[-1].content
+        return GOOD if retried else "Alimentum is a pub."
+
+    _run(database_url, tmp_path, _csv(tmp_path, [ALIMENTUM]), responder)
+    with session_scope(database_url) as session:
+        refinement = session.scalars(select(Refinement)).one()
+        assert (refinement.decision, refinement.attempts, refinement.text) == ("passed", 2, GOOD)
+        chosen = session.get_one(Generation, refinement.generation_id)
+        assert chosen.attempt == 2
+
+
+def test_safe_fixes_are_applied_and_recorded(database_url: str, tmp_path: Path) -> None:
+    typo = "Alimentum is a place in the the city centre. It is not family-friendly."
+    _run(database_url, tmp_path, _csv(tmp_path, [ALIMENTUM]), lambda r: typo, max_attempts=1)
+    with session_scope(database_url) as session:
+        refinement = session.scalars(select(Refinement)).one()
+        assert refinement.decision == "fixed" and refinement.text == GOOD
+        assert [f["kind"] for f in refinement.fixes] == ["repeated_word"]
+        assert "the the" in refinement.fixes[0]["before"]
+        revisions = session.scalars(select(Revision).order_by(Revision.id)).all()
+        assert [r.author_kind for r in revisions] == ["model", "refiner"]
+
+
+def test_without_a_fallback_the_best_attempt_is_flagged(database_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "articles.jsonl"
+    source.write_text(
+        '{"title": "Composting at home", "audience": "new gardeners",'
+        ' "outline": ["Why compost"], "key_points": ["keep it moist"]}\n'
+    )
+    batch_id, _ = _run(
+        database_url, tmp_path, source, lambda r: "Nothing useful.", content_type="article"
+    )
+
+    with session_scope(database_url) as session:
+        decisions = {r.section: r.decision for r in session.scalars(select(Refinement))}
+        assert decisions == {"intro": "flagged", "body": "flagged"}
+        final_errors = session.scalars(
+            select(Finding).where(Finding.refinement_id.is_not(None), Finding.severity == "error")
+        ).all()
+        assert {f.check for f in final_errors} >= {"facts_present"}
+        assert session.scalars(select(Item)).one().status == ItemStatus.PENDING_REVIEW
+    quality = batch_quality(database_url, batch_id)
+    assert quality.items_flagged == 1.0 and quality.fact_error_rate == 1.0
+
+
+def test_an_unfinished_last_sentence_is_cut() -> None:
+    kind = load_content_type("restaurant")
+    record = _record(kind, ALIMENTUM)
+    section = render_plan(kind, record).sections[0]
+    checked = polish(section, GOOD + " It also has a lovely view of the", kind, record)
+    assert checked.text == GOOD and checked.fixes[0].kind == "unfinished"
+    assert not checked.errors
+
+
+def _record(kind: object, mr: str) -> dict[str, object]:
+    validated = validate_record({"mr": mr}, kind)  # type: ignore[arg-type]
+    assert hasattr(validated, "record"), validated
+    return validated.record  # type: ignore[no-any-return]
+
+
+def _dev_mrs(limit: int) -> list[str]:
+    if not DEVSET.is_file():
+        pytest.skip(f"{DEVSET} is not here (the shared E2E data)")
+    with DEVSET.open(encoding="utf-8-sig", newline="") as handle:
+        return list(dict.fromkeys(row["mr"] for row in csv.DictReader(handle)))[:limit]
+
+
+def test_the_restaurant_fallback_passes_every_check_on_the_dev_set() -> None:
+    """The fallback is what makes the slot error rate ≤ 1 %: it must carry every slot,
+    right, for every meaning representation of the dev set."""
+    kind = load_content_type("restaurant")
+    failing = []
+    mrs = _dev_mrs(10_000)
+    for mr in mrs:
+        record = _record(kind, mr)
+        section = render_plan(kind, record).sections[0]
+        text = fallback_text(kind, section, record)
+        assert text is not None
+        checked = polish(section, text, kind, record)
+        if checked.errors or checked.fixes:
+            failing.append((mr, checked.text, [f.message for f in checked.findings]))
+    assert not failing, failing[:5]
+    assert len(mrs) > 500
