@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from copydesk.errors import CopydeskError
 from db.models import Batch, Item, Refinement
 from db.session import session_scope
 
@@ -75,7 +76,8 @@ def batch_quality(url: str, batch_id: int) -> QualityReport:
     sections = attempts = length_ok = fixes = 0
     last_id = 0
     with session_scope(url, readonly=True) as session:
-        session.get_one(Batch, batch_id)
+        if session.get(Batch, batch_id) is None:
+            raise CopydeskError(f"no batch {batch_id}; `copydesk batches` lists them")
         while True:
             rows = session.execute(
                 select(Refinement.id, Refinement.item_id, Refinement.decision)
