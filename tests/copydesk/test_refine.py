@@ -30,11 +30,12 @@ from db import migrate
 from db.models import Finding, Generation, Item, ItemStatus, Refinement, Revision
 from db.repository import item_ids
 from db.session import session_scope
+from tests.support.e2e import DEVSET
 from tests.support.fake_generator import FakeGenerator
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "templates" / "restaurant" / "samples" / "restaurants.csv"
-DEVSET = ROOT.parent / "shared" / "data" / "e2e" / "devset.csv"
+
 GOOD = "Alimentum is a place in the city centre. It is not family-friendly."
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from copydesk.checks.money import find_money
 from copydesk.content_types import ContentType, FieldSpec, load_content_type
 from copydesk.ingest import ValidatedRecord, parse_mr, validate_record
 from copydesk.planning import SectionPlan, render_plan
-
-DEVSET = Path(__file__).resolve().parents[4] / "shared" / "data" / "e2e" / "devset.csv"
+from tests.support.e2e import DEVSET
 
 
 def restaurant(mr: str) -> tuple[dict[str, Any], ContentType]:

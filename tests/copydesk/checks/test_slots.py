@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +8,8 @@ import pytest
 from copydesk.checks.slots import SlotErrors, slot_error_rate, slot_errors
 from copydesk.content_types import load_content_type
 from copydesk.ingest import ValidatedRecord, validate_record
+from tests.support.e2e import DEVSET
 
-DEVSET = Path(__file__).resolve().parents[4] / "shared" / "data" / "e2e" / "devset.csv"
 BROWNS = (
     "name[Browns Cambridge], eatType[coffee shop], food[English], customer rating[5 out of 5], "
     "area[riverside], familyFriendly[yes], near[Crowne Plaza Hotel]"
