@@ -111,6 +111,7 @@ def score(workdir: Path, batch_id: int, references: dict[str, list[str]]) -> dic
     """Raw and final texts of every item, scored against its MR and references."""
     from sqlalchemy import select
 
+    from copydesk.checks import record_strings
     from copydesk.checks.grammar import check_grammar
     from copydesk.checks.slots import slot_error_rate, slot_errors
     from copydesk.content_types import load_content_type
@@ -144,9 +145,13 @@ def score(workdir: Path, batch_id: int, references: dict[str, list[str]]) -> dic
     def ser(pairs: list[tuple[dict[str, Any], str]]) -> float:
         return slot_error_rate(slot_errors(record, text, kind) for record, text in pairs)
 
-    def lints(texts: list[str]) -> float:
-        words = sum(count_words(t) for t in texts)
-        found = sum(len(check_grammar(t, language=kind.language)) for t in texts)
+    def lints(pairs: list[tuple[dict[str, Any], str]]) -> float:
+        """harper lints per 100 words, the record's values protected (as the pipeline does)."""
+        words = sum(count_words(text) for _, text in pairs)
+        found = sum(
+            len(check_grammar(text, language=kind.language, protected=record_strings(record)))
+            for record, text in pairs
+        )
         return 100 * found / words if words else 0.0
 
     human = [
@@ -162,9 +167,9 @@ def score(workdir: Path, batch_id: int, references: dict[str, list[str]]) -> dic
         "ser_references": ser(human),
         "bleu_raw": bleu([t for _, t in raw], refs_by_item),
         "bleu_final": bleu([t for _, t in final], refs_by_item),
-        "lints_per_100_words_raw": lints([t for _, t in raw]),
-        "lints_per_100_words_final": lints([t for _, t in final]),
-        "lints_per_100_words_references": lints([r for _, r in human]),
+        "lints_per_100_words_raw": lints(raw),
+        "lints_per_100_words_final": lints(final),
+        "lints_per_100_words_references": lints(human),
     }
 
 

@@ -100,7 +100,7 @@ def fallback_text(
     context = {"record": record, "section": section, "content_type": content_type}
     rendered = render_template(content_type, template, context, error=PlanError)
     lines = [" ".join(line.split()) for line in tidy_text(rendered).splitlines()]
-    joined = "\n".join(lines) if section.format == "bullets" else " ".join(lines)
+    joined = "\n".join(lines) if section.format == "bullets" else " ".join(" ".join(lines).split())
     return joined.strip()
 
 
