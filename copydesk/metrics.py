@@ -3,22 +3,17 @@ and summed per batch by `copydesk.quality`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from copydesk.checks import Finding
+from copydesk.checks.hygiene import count_words
 from copydesk.planning import SectionPlan
 
 if TYPE_CHECKING:
     from copydesk.refine import Checked
 
 FACT_CHECKS = ("facts_present", "no_invented_values")
-_WORD = re.compile(r"[^\W_]+(?:['\u2019.,\-][^\W_]+)*")
-
-
-def count_words(text: str) -> int:
-    return len(_WORD.findall(text))
 
 
 def count_facts(section: SectionPlan) -> int:

@@ -17,6 +17,11 @@ _ROLE = re.compile(r"^[ \t]*(?:assistant|user|system)[ \t]*:", re.IGNORECASE | r
 _FACT_LINE = re.compile(r"^\S+(?: \S+){0,2}: ")  # `Price: 49.00 USD` in a prompt is data
 
 
+def count_words(text: str) -> int:
+    """Words as the length targets count them (don't, 49.00, family-friendly: one each)."""
+    return len(_WORD.findall(text))
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence: up to . ! ? before a space or the end, or the rest."""
     spans, start = [], 0
