@@ -190,6 +190,23 @@ class ItemWork:
     sections: tuple[SectionPlan, ...]
     record: dict[str, Any] = field(default_factory=dict)
     latest: dict[str, Attempt] = field(default_factory=dict)
+    generation_round: int = 1
+    notes: str | None = None  # an editor's notes for a regeneration round
+
+    def next_attempt(self, section: str) -> int:
+        """Attempt numbers go on across rounds (a regeneration continues the count)."""
+        latest = self.latest.get(section)
+        return latest.attempt + 1 if latest is not None else 1
+
+    def prompt(self, section: SectionPlan) -> str:
+        return with_notes(section.prompt, self.notes)
+
+
+def with_notes(prompt: str, notes: str | None) -> str:
+    """A section's prompt with an editor's regeneration notes, when there are some."""
+    if not notes:
+        return prompt
+    return f"{prompt}\n\nAn editor read an earlier version and asked for these changes:\n{notes}"
 
 
 @dataclass
@@ -200,6 +217,7 @@ class NewGeneration:
     attempt: int
     request: GenerationRequest
     result: GenerationResult
+    generation_round: int = 1
 
 
 def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[ItemWork], list[int]]:
@@ -213,6 +231,9 @@ def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[Item
                 continue
             sections = Plan.from_dict(plan_row.outline).sections
             unit = ItemWork(item.id, item.input_sha256, plan_row.id, sections, item.input_record)
+            unit.generation_round = item.generation_round
+            if item.generation_round > 1:
+                unit.notes = repo.regeneration_notes(session=session, item_id=item.id)
             for generation in repo.generations_of(session=session, item_id=item.id):
                 unit.latest[generation.section] = Attempt(
                     generation.attempt, generation.output, row_id=generation.id
@@ -228,22 +249,27 @@ def generate_chunk(
     options: GenerationOptions,
     run: RunIds,
 ) -> StageCounts:
-    """First attempt at every section of every planned item in the chunk: one batched call.
+    """First attempt (of the item's round) at every section of every planned item in the
+    chunk: one batched call.
 
     The model runs with no transaction open; results are written in one short one.
     """
     work, missing = load_work(url, item_ids, ItemStatus.PLANNED)
-    pairs = [(unit, section) for unit in work for section in unit.sections]
+    pairs = [
+        (unit, section, unit.next_attempt(section.name))
+        for unit in work
+        for section in unit.sections
+    ]
     requests = [
         GenerationRequest.chat(
-            s.prompt, decoding=options.decoding(s), seed=seed_for(u.input_sha256, s.name, 1)
+            u.prompt(s), decoding=options.decoding(s), seed=seed_for(u.input_sha256, s.name, n)
         )
-        for u, s in pairs
+        for u, s, n in pairs
     ]
     results = generator.generate(requests)
     new = [
-        NewGeneration(u.item_id, u.plan_id, s.name, 1, request, result)
-        for (u, s), request, result in zip(pairs, requests, results, strict=True)
+        NewGeneration(u.item_id, u.plan_id, s.name, n, request, result, u.generation_round)
+        for (u, s, n), request, result in zip(pairs, requests, results, strict=True)
     ]
     return _write_generations(url, [u.item_id for u in work], missing, new, generator, run)
 
@@ -282,6 +308,8 @@ class _OutputWork:
     final: dict[str, str]  # section -> the refined text
     model: dict[str, Generation]  # section -> the model attempt it came from (or the best)
     refined: bool  # whether the refiner changed any section
+    generation_round: int = 1
+    check_errors: int = 0  # error findings on the final text
 
 
 def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
@@ -290,7 +318,12 @@ def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
         for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED):
             best = best_generations(session, item)
             by_id = {g.id: g for g in repo.generations_of(session=session, item_id=item.id)}
-            refinements = repo.refinements_of(session=session, item_id=item.id)
+            refinements = repo.refinements_of(
+                session=session, item_id=item.id, generation_round=item.generation_round
+            )
+            errors = repo.final_error_count(
+                session=session, refinement_ids=[r.id for r in refinements]
+            )
             final = {name: g.output for name, g in best.items()}
             final |= {r.section: r.text for r in refinements}
             model = best | {
@@ -298,19 +331,52 @@ def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
             }
             refined = any(r.text != model[r.section].output for r in refinements)
             work.append(
-                _OutputWork(item.id, item.batch_id, item.input_record, final, model, refined)
+                _OutputWork(
+                    item.id,
+                    item.batch_id,
+                    item.input_record,
+                    final,
+                    model,
+                    refined,
+                    item.generation_round,
+                    errors,
+                )
             )
     return work
 
 
-def _revision(item_id: int, kind: str, author: str, markdown: str) -> Revision:
+def _revision(
+    item_id: int, kind: str, author: str, markdown: str, sections: dict[str, str]
+) -> Revision:
     return Revision(
         item_id=item_id,
         author_kind=kind,
         author=author,
         text=markdown,
         text_sha256=sha256_text(markdown),
+        sections=dict(sections),
     )
+
+
+def store_documents(
+    content_type: ContentType,
+    record: dict[str, Any],
+    sections: dict[str, str],
+    store: ObjectStore,
+    batch_id: int,
+    item_id: int,
+) -> tuple[str, dict[str, dict[str, str]]]:
+    """Render an item's documents from its section texts and put them in the store under
+    content-addressed names; return the Markdown and `{format: {key, sha256}}`."""
+    documents = render_outputs(content_type, record, sections)
+    outputs = {}
+    for document in documents:
+        text_hash = hashlib.sha256(document.data).hexdigest()[:16]
+        key = item_key(batch_id, item_id, f"{text_hash}.{document.extension}")
+        stored = store.put(key, document.data, document.media_type)
+        outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
+    markdown = next(d for d in documents if d.format == "markdown").data.decode()
+    return markdown, outputs
 
 
 def output_chunk(
@@ -319,44 +385,46 @@ def output_chunk(
     """Render each refined item's documents from its refined sections, store them, await review.
 
     The model's own text is kept as a `model` revision; when the refiner changed it, a
-    `refiner` revision (its child) holds the final text. Rendering and the object-store puts
+    `refiner` revision (its child) holds the final text. In a regeneration round the new
+    revisions are children of the item's latest revision. Rendering and the object-store puts
     run with no transaction open (puts of the same bytes are no-ops, so a redo is safe);
     revisions and statuses go in one short one.
     """
     revisions: dict[int, list[Revision]] = {}
+    check_errors: dict[int, int] = {}
     for work in _output_snapshot(url, item_ids):
-        documents = render_outputs(content_type, work.record, work.final)
-        outputs = {}
-        for document in documents:
-            text_hash = hashlib.sha256(document.data).hexdigest()[:16]
-            key = item_key(work.batch_id, work.item_id, f"{text_hash}.{document.extension}")
-            stored = store.put(key, document.data, document.media_type)
-            outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
-        markdown = next(d for d in documents if d.format == "markdown").data.decode()
+        check_errors[work.item_id] = work.check_errors
+        markdown, outputs = store_documents(
+            content_type, work.record, work.final, store, work.batch_id, work.item_id
+        )
         model_id = next(iter(work.model.values())).model_id
         if work.refined:
             raw = {name: g.output for name, g in work.model.items()}
             model_docs = render_outputs(content_type, work.record, raw)
             raw_markdown = next(d for d in model_docs if d.format == "markdown").data.decode()
             chain = [
-                _revision(work.item_id, AuthorKind.MODEL, model_id, raw_markdown),
-                _revision(work.item_id, AuthorKind.REFINER, REFINER, markdown),
+                _revision(work.item_id, AuthorKind.MODEL, model_id, raw_markdown, raw),
+                _revision(work.item_id, AuthorKind.REFINER, REFINER, markdown, work.final),
             ]
         else:
-            chain = [_revision(work.item_id, AuthorKind.MODEL, model_id, markdown)]
+            chain = [_revision(work.item_id, AuthorKind.MODEL, model_id, markdown, work.final)]
         chain[-1].object_key, chain[-1].outputs = outputs["markdown"]["key"], outputs
         revisions[work.item_id] = chain
     counts = StageCounts()
     with session_scope(url) as session:
         ids = list(revisions)
         for item in repo.items_in_status(session=session, ids=ids, status=ItemStatus.REFINED):
-            if repo.model_revision(session=session, item_id=item.id) is None:
-                parent = None
+            first_round = item.generation_round == 1
+            if not first_round or repo.model_revision(session=session, item_id=item.id) is None:
+                parent = (
+                    None if first_round else repo.latest_revision(session=session, item_id=item.id)
+                )
                 for revision in revisions[item.id]:
                     revision.parent = parent
                     session.add(revision)
                     parent = revision
             item.status = ItemStatus.PENDING_REVIEW
+            item.check_errors = check_errors[item.id]
             counts.done += 1
     return counts
 
@@ -370,8 +438,13 @@ def finish_batch(url: str, batch_id: int) -> None:
 
 
 def best_generations(session: Any, item: Item) -> dict[str, Generation]:
-    """Per section: the attempt with the fewest error findings (the latest on a tie)."""
-    generations = repo.generations_of(session=session, item_id=item.id)
+    """Per section: the attempt of the item's current round with the fewest error findings
+    (the latest on a tie)."""
+    generations = [
+        g
+        for g in repo.generations_of(session=session, item_id=item.id)
+        if g.generation_round == item.generation_round
+    ]
     errors = repo.error_counts(session=session, generation_ids=[g.id for g in generations])
     best: dict[str, Generation] = {}
     for generation in generations:  # in id order, so later attempts win ties
@@ -388,6 +461,7 @@ def generation_row(new: NewGeneration, generator: TextGenerator, run: RunIds) ->
         plan_id=new.plan_id,
         section=new.section,
         attempt=new.attempt,
+        generation_round=new.generation_round,
         backend=identity.backend,
         model_id=identity.model_id,
         model_revision=identity.revision,

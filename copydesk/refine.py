@@ -118,7 +118,7 @@ def retry_request(
     options: GenerationOptions,
 ) -> GenerationRequest:
     prompt = (
-        f"{section.prompt}\n\nYour previous answer had mistakes. Write it again and:\n"
+        f"{unit.prompt(section)}\n\nYour previous answer had mistakes. Write it again and:\n"
         f"{instructions(errors)}"
     )
     return GenerationRequest.chat(
@@ -186,18 +186,20 @@ def refine_chunk(
                 retry.append(work)
         if not retry:
             break
+        numbers = [w.unit.next_attempt(w.section.name) for w in retry]
         requests = [
-            retry_request(w.unit, w.section, w.checked[-1][1].errors, attempt + 1, options)
-            for w in retry
+            retry_request(w.unit, w.section, w.checked[-1][1].errors, number, options)
+            for w, number in zip(retry, numbers, strict=True)
         ]
-        for work, request, result in zip(
-            retry, requests, generator.generate(requests), strict=True
-        ):
+        results = generator.generate(requests)
+        for work, number, request, result in zip(retry, numbers, requests, results, strict=True):
             unit, name = work.unit, work.section.name
             new.append(
-                NewGeneration(unit.item_id, unit.plan_id, name, attempt + 1, request, result)
+                NewGeneration(
+                    unit.item_id, unit.plan_id, name, number, request, result, unit.generation_round
+                )
             )
-            unit.latest[name] = Attempt(attempt + 1, result.text, new=len(new) - 1)
+            unit.latest[name] = Attempt(number, result.text, new=len(new) - 1)
         pending = retry
     outcomes = [decide(work, content_type) for work in sections]
     counts = write_refinements(url, units, missing, new, outcomes, generator, run)
@@ -251,7 +253,7 @@ def write_refinements(
         for outcome, refinement in refinements:
             for finding in outcome.final.findings:
                 row = finding_row(refinement.item_id, None, finding)
-                row.refinement_id = refinement.id
+                row.refinement_id, row.section = refinement.id, refinement.section
                 session.add(row)
         for item in items.values():
             item.status = ItemStatus.REFINED
@@ -271,6 +273,7 @@ def _refinement_row(outcome: Outcome, row_id: Any, run: RunIds) -> Refinement:
     return Refinement(
         item_id=work.unit.item_id,
         section=work.section.name,
+        generation_round=work.unit.generation_round,
         generation_id=row_id(outcome.attempt) if outcome.attempt is not None else None,
         decision=outcome.decision,
         attempts=len(work.checked),

@@ -116,6 +116,27 @@ class Settings(BaseSettings):
         description="Prefect server API; unset means Prefect's ephemeral in-process API.",
     )
     chunk_size: int = Field(default=32, ge=1, description="Items per pipeline task.")
+    prefect_ui_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PREFECT_UI_URL", "COPYDESK_PREFECT_UI_URL"),
+        description="Prefect UI base URL for run links, e.g. `http://127.0.0.1:4200`; unset: no links.",
+    )
+
+    # --- review desk ----------------------------------------------------------------
+    review_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where editors reach the review app (links in Prefect artifacts and the CLI).",
+    )
+    review_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key that signs review-app session cookies (32+ random characters). Unset: a random key per process in development/test, refused in production.",
+    )
+    review_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
+    )
+    review_session_hours: float = Field(
+        default=12.0, gt=0, description="How long a review-app sign-in lasts."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_credentials(self) -> Settings:

@@ -81,6 +81,8 @@ class ItemStatus(enum.StrEnum):
     REJECTED = "rejected"
     PUBLISHED = "published"
     FAILED = "failed"
+    # An editor asked for a new attempt with notes; a regeneration run picks it up.
+    REGENERATE = "regenerate"
 
 
 # Items a batch run still has work to do on (everything else is a terminal state for it).
@@ -138,6 +140,7 @@ class Item(Base):
         # Re-ingesting the same input into the same batch never duplicates an item.
         UniqueConstraint("batch_id", "input_sha256"),
         Index(None, "batch_id", "status"),
+        Index(None, "status", "id"),  # the review queue: one status, in id order, paged
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -150,6 +153,10 @@ class Item(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_field: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)  # optimistic locking for editors
+    # 1 for the batch run; +1 for every regeneration an editor asks for.
+    generation_round: Mapped[int] = mapped_column(default=1)
+    # Error findings on the current text (the review queue filters on it; approval needs 0).
+    check_errors: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -190,6 +197,7 @@ class Generation(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
     section: Mapped[str] = mapped_column(String(100))
     attempt: Mapped[int] = mapped_column(default=1)
+    generation_round: Mapped[int] = mapped_column(default=1)
     backend: Mapped[str] = mapped_column(String(50))
     model_id: Mapped[str] = mapped_column(String(300))
     model_revision: Mapped[str | None] = mapped_column(String(100))
@@ -227,6 +235,7 @@ class Revision(Base):
     text_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
     object_key: Mapped[str | None] = mapped_column(String(1024))
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)  # format -> {key, sha256}
+    sections: Mapped[dict[str, Any]] = mapped_column(default=dict)  # section -> its text
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     item: Mapped[Item] = relationship(back_populates="revisions")
@@ -248,6 +257,7 @@ class Finding(Base):
     refinement_id: Mapped[int | None] = mapped_column(
         ForeignKey("refinements.id", ondelete="CASCADE"), index=True
     )
+    section: Mapped[str | None] = mapped_column(String(100))
     check: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(10))
     span_start: Mapped[int | None]
@@ -268,11 +278,12 @@ class Refinement(Base):
     """The refine stage's decision for one section of one item, and the text it chose."""
 
     __tablename__ = "refinements"
-    __table_args__ = (UniqueConstraint("item_id", "section"),)
+    __table_args__ = (UniqueConstraint("item_id", "section", "generation_round"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     section: Mapped[str] = mapped_column(String(100))
+    generation_round: Mapped[int] = mapped_column(default=1)
     # The attempt the text came from (None for a fallback realisation).
     generation_id: Mapped[int | None] = mapped_column(
         ForeignKey("generations.id", ondelete="SET NULL")
@@ -329,6 +340,28 @@ class Review(Base):
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
     editor_id: Mapped[int] = mapped_column(ForeignKey("editors.id"))
     decision: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # a rejection's reason, regeneration notes
     edit_diff: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    editor: Mapped[Editor] = relationship()
+
+
+class Publication(Base):
+    """An approved revision's document copied to the published prefix."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("revision_id", "format"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    content_type: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(20))
+    object_key: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    manifest_key: Mapped[str | None] = mapped_column(String(1024))
+    prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from db.models import (
     Batch,
     BatchStatus,
+    Decision,
     Finding,
     Generation,
     Item,
     ItemStatus,
     Plan,
     Refinement,
+    Review,
     Revision,
 )
 
@@ -160,7 +162,49 @@ def model_revision(*, session: Session, item_id: int) -> Revision | None:
     return session.scalars(query.order_by(Revision.id).limit(1)).first()
 
 
-def refinements_of(*, session: Session, item_id: int) -> list[Refinement]:
-    """The refine stage's decisions for an item, one per section."""
+def refinements_of(
+    *, session: Session, item_id: int, generation_round: int | None = None
+) -> list[Refinement]:
+    """The refine stage's decisions for an item: one per section and round (or only
+    `generation_round`'s)."""
     query = select(Refinement).where(Refinement.item_id == item_id).order_by(Refinement.id)
+    if generation_round is not None:
+        query = query.where(Refinement.generation_round == generation_round)
     return list(session.scalars(query))
+
+
+def final_error_count(*, session: Session, refinement_ids: Sequence[int]) -> int:
+    """Error findings on the final texts of these refinements."""
+    if not refinement_ids:
+        return 0
+    query = select(func.count()).where(
+        Finding.refinement_id.in_(list(refinement_ids)), Finding.severity == "error"
+    )
+    return int(session.scalar(query) or 0)
+
+
+def latest_revision(
+    *, session: Session, item_id: int, author_kind: str | None = None
+) -> Revision | None:
+    """The item's current text: its newest revision (or its newest by `author_kind`)."""
+    query = select(Revision).where(Revision.item_id == item_id).order_by(Revision.id.desc())
+    if author_kind is not None:
+        query = query.where(Revision.author_kind == author_kind)
+    return session.scalars(query.limit(1)).first()
+
+
+def reviews_of(*, session: Session, item_id: int) -> list[Review]:
+    """An item's reviews, oldest first."""
+    query = select(Review).where(Review.item_id == item_id).order_by(Review.id)
+    return list(session.scalars(query))
+
+
+def regeneration_notes(*, session: Session, item_id: int) -> str | None:
+    """The notes of the latest regeneration an editor asked for on the item."""
+    query = (
+        select(Review.reason)
+        .where(Review.item_id == item_id, Review.decision == Decision.REGENERATE)
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
