@@ -13,6 +13,7 @@ from copydesk.cli_batches import batches, export, items, show
 from copydesk.cli_batches import run as run_batch
 from copydesk.cli_generation import generate, models
 from copydesk.cli_report import report
+from copydesk.cli_review import editors_app, review_app
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the lineage database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(editors_app, name="editors")
+app.add_typer(review_app, name="review")
 app.command(name="run")(run_batch)
 app.command()(batches)
 app.command()(items)

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     review_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
     )
+    editor_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Your editor secret, for `copydesk review … --as NAME` (never a command-line option).",
+    )
     review_session_hours: float = Field(
         default=12.0, gt=0, description="How long a review-app sign-in lasts."
     )
