@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
 from copydesk.quality import QualityReport, batch_quality, quality_lines
+from copydesk.settings import get_settings
 from db.models import Asset, Batch, Finding, Generation, Item, Revision
 from db.repository import count_items_by_status
 from db.session import session_scope
@@ -100,6 +102,12 @@ def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any
         ]
 
 
+def review_queue_url(batch_id: int) -> str:
+    """The review app's queue, filtered on one batch."""
+    base = get_settings().review_url.rstrip("/")
+    return f"{base}/queue?{urlencode({'batch': batch_id})}"
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The Prefect UI's summary artifact: counts, quality, timings, where the outputs are."""
     batch_id = summary["batch_id"]
@@ -111,7 +119,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"{summary['generation_seconds']} s of model time)\n"
         f"- items whose final text still fails a check: {summary['items_with_error_findings']}\n"
         f"- outputs: `{summary['outputs_prefix']}` in the object store\n"
-        f"- review: `copydesk items {batch_id} --status pending_review`\n"
+        f"- review: [the review queue for this batch]({review_queue_url(batch_id)}) "
+        f"(or `copydesk review list --batch {batch_id} --as NAME`)\n"
     )
     if quality := summary.get("quality"):
         rows = quality_lines(QualityReport(**quality))

@@ -163,4 +163,7 @@ def test_runs_are_named_and_artifacts_published(database: str, fake: FakeGenerat
     assert f"ingest batch {batch_id}" in task_names
     assert artifacts[f"batch-{batch_id}-progress"] == 100
     assert "pending_review | 2" in str(artifacts[f"batch-{batch_id}-summary"])
+    assert f"(http://127.0.0.1:8000/queue?batch={batch_id})" in str(
+        artifacts[f"batch-{batch_id}-summary"]
+    )
     assert "batches/" in str(artifacts[f"batch-{batch_id}-items"])
