@@ -119,7 +119,9 @@ def list_queue(url: str, query: QueueQuery) -> QueuePage:
     joined = select(*columns).join(Batch, Batch.id == Item.batch_id)
     page = _filtered(joined, query).order_by(*order)
     page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    counted = select(func.count()).select_from(Item).join(Batch, Batch.id == Item.batch_id)
+    counted = select(func.count()).select_from(Item)
+    if query.content_type:  # the only filter that needs the batch
+        counted = counted.join(Batch, Batch.id == Item.batch_id)
     with session_scope(url, readonly=True) as session:
         total = int(session.scalar(_filtered(counted, query)) or 0)
         rows = [

@@ -141,6 +141,7 @@ class Item(Base):
         UniqueConstraint("batch_id", "input_sha256"),
         Index(None, "batch_id", "status"),
         Index(None, "status", "id"),  # the review queue: one status, in id order, paged
+        Index(None, "status", "check_errors", "id"),  # ... with failing checks, worst first
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

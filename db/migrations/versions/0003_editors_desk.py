@@ -83,6 +83,11 @@ def upgrade() -> None:
             sa.Column("check_errors", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.create_index(batch_op.f("ix_items_status_id"), ["status", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_items_status_check_errors_id"),
+            ["status", "check_errors", "id"],
+            unique=False,
+        )
 
     with op.batch_alter_table("refinements", schema=None) as batch_op:
         batch_op.add_column(
@@ -126,6 +131,7 @@ def downgrade() -> None:
         batch_op.drop_column("generation_round")
 
     with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_items_status_check_errors_id"))
         batch_op.drop_index(batch_op.f("ix_items_status_id"))
         batch_op.drop_column("check_errors")
         batch_op.drop_column("generation_round")
