@@ -12,6 +12,7 @@ from copydesk import __version__
 from copydesk.cli_batches import batches, export, items, show
 from copydesk.cli_batches import run as run_batch
 from copydesk.cli_generation import generate, models
+from copydesk.cli_publish import export_feedback, publish
 from copydesk.cli_report import report
 from copydesk.cli_review import editors_app, review_app
 from copydesk.errors import CopydeskError
@@ -37,6 +38,8 @@ app.command()(export)
 app.command()(report)
 app.command()(generate)
 app.command()(models)
+app.command()(publish)
+app.command(name="export-feedback")(export_feedback)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -43,6 +43,8 @@ from db.models import (
 from db.session import session_scope
 
 MAX_NOTE_CHARS = 4000
+# A rejected item can still be sent back to the model with notes.
+REGENERABLE = (ItemStatus.PENDING_REVIEW, ItemStatus.REJECTED)
 MAX_SECTION_CHARS = 20_000
 
 
@@ -93,14 +95,15 @@ def reject(url: str, editor: EditorInfo, item_id: int, version: int, reason: str
 def request_regeneration(
     url: str, editor: EditorInfo, item_id: int, version: int, notes: str
 ) -> Decided:
-    """Send the item back for a new attempt; the notes go into the prompt of every section.
+    """Send the item (in review, or rejected) back for a new attempt; the notes go into the
+    prompt of every section.
 
     The item waits in status `regenerate` until a regeneration run (`copydesk review
     regenerate`, the review app, or the `regenerate-requested` flow) takes it.
     """
     require(editor, Role.EDITOR, "ask for a regeneration")
     notes = _required_text(notes, "a regeneration needs notes for the model")
-    with _deciding(url, item_id, version) as (session, item):
+    with _deciding(url, item_id, version, REGENERABLE) as (session, item):
         return _decide(
             session, item, editor, Decision.REGENERATE, ItemStatus.REGENERATE, reason=notes
         )
@@ -199,20 +202,28 @@ def text_diff(before: str, after: str) -> str:
 
 
 @contextmanager
-def _deciding(url: str, item_id: int, version: int) -> Iterator[tuple[Session, Item]]:
-    """A write transaction on a pending item at `version`; a concurrent change → conflict."""
+def _deciding(
+    url: str, item_id: int, version: int, statuses: tuple[str, ...] = (ItemStatus.PENDING_REVIEW,)
+) -> Iterator[tuple[Session, Item]]:
+    """A write transaction on an item at `version` in one of `statuses`; a concurrent
+    change → conflict."""
     try:
         with session_scope(url) as session:
-            yield session, _pending(session, item_id, version)
+            yield session, _pending(session, item_id, version, statuses)
     except StaleDataError as exc:  # another transaction updated the row after we read it
         raise ConflictError(_conflict_message(url, item_id)) from exc
 
 
-def _pending(session: Session, item_id: int, version: int) -> Item:
+def _pending(
+    session: Session,
+    item_id: int,
+    version: int,
+    statuses: tuple[str, ...] = (ItemStatus.PENDING_REVIEW,),
+) -> Item:
     item = session.get(Item, item_id)
     if item is None:
         raise CopydeskError(f"no item {item_id}")
-    if item.version != version or item.status != ItemStatus.PENDING_REVIEW:
+    if item.version != version or item.status not in statuses:
         raise ConflictError(_describe_change(session, item))
     return item
 

@@ -18,6 +18,18 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
     fi
 fi
 
+# Debian's Chromium for the review app's browser tests (Playwright drives it; it cannot
+# download browsers here).
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing Chromium for the browser tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "Chromium not found: apt-get install -y chromium" >&2
+        exit 1
+    fi
+fi
+
 echo "== ruff"
 ruff check .
 ruff format --check .

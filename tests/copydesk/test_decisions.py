@@ -4,6 +4,7 @@ editors deciding one item at once: one wins, the other gets a conflict, nothing 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,10 @@ from copydesk.checks import run_section_checks
 from copydesk.content_types import load_content_type
 from copydesk.decisions import ConflictError, DecisionError
 from copydesk.editors import PermissionDenied
+from copydesk.planning import Plan
 from copydesk.queue import item_detail
 from copydesk.storage import LocalStore
+from db import repository as repo
 from db.models import Finding, Item, ItemStatus, Review, Revision, Role
 from db.session import session_scope
 from tests.support.desk import editor, flagged_batch, reviewable_batch
@@ -114,12 +117,11 @@ def test_two_concurrent_decisions_give_one_conflict_and_no_lost_update(
     barrier = threading.Barrier(2, timeout=3)
     pending = decisions._pending
 
-    def pending_then_wait(session: Any, item_id: int, version: int) -> Item:
-        item = pending(session, item_id, version)
-        try:
-            barrier.wait()  # both have read the item (PostgreSQL) ...
-        except threading.BrokenBarrierError:
-            pass  # ... or the other is queued on SQLite's write lock
+    def pending_then_wait(session: Any, item_id: int, version: int, *args: Any) -> Item:
+        item = pending(session, item_id, version, *args)
+        # Both have read the item (PostgreSQL), or the other waits for SQLite's write lock.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
         return item
 
     monkeypatch.setattr(decisions, "_pending", pending_then_wait)
@@ -175,7 +177,12 @@ def test_failing_checks_block_approval_until_an_edit_fixes_them(
         decisions.approve(database_url, alice, item_id, edited.version)
 
     fixed = decisions.edit(
-        database_url, alice, item_id, edited.version, _passing_sections(database_url, item_id), store
+        database_url,
+        alice,
+        item_id,
+        edited.version,
+        _passing_sections(database_url, item_id),
+        store,
     )
     assert fixed.check_errors == 0, fixed.findings
     decisions.approve(database_url, alice, item_id, fixed.version)
@@ -214,10 +221,6 @@ def _passing_sections(url: str, item_id: int) -> dict[str, str]:
     """Section texts that carry every fact and meet the length targets."""
     detail = item_detail(url, item_id)
     kind = load_content_type(detail.content_type)
-    from copydesk.planning import Plan
-
-    from db import repository as repo
-
     with session_scope(url, readonly=True) as session:
         plan_row = repo.latest_plan(session=session, item_id=item_id)
         assert plan_row is not None
@@ -279,3 +282,15 @@ def test_regeneration_needs_notes_and_waits_in_its_status(
     decisions.request_regeneration(database_url, alice, item_id, version, "Shorter, please.")
     assert _status(database_url, item_id) == ItemStatus.REGENERATE
     assert _reviews(database_url, item_id) == [("regenerate", "Shorter, please.")]
+
+
+def test_a_rejected_item_can_be_sent_back_with_notes(database_url: str, tmp_path: Path) -> None:
+    _, (item_id, *_) = reviewable_batch(database_url, LocalStore(tmp_path / "objects"))
+    alice, _ = editor(database_url)
+    decisions.reject(database_url, alice, item_id, _version(database_url, item_id), "Flat.")
+    with pytest.raises(ConflictError, match="it is now rejected"):
+        decisions.approve(database_url, alice, item_id, _version(database_url, item_id))
+    decisions.request_regeneration(
+        database_url, alice, item_id, _version(database_url, item_id), "Livelier."
+    )
+    assert _status(database_url, item_id) == ItemStatus.REGENERATE

@@ -61,7 +61,9 @@ def reviewable_batch(
     refine_chunk(url, ids, kind, generator, options, RunIds("flow-desk", "task-refine"))
     output_chunk(url, ids, kind, store)
     with session_scope(url, readonly=True) as session:
-        pending = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.PENDING_REVIEW,))
+        pending = item_ids(
+            session=session, batch_id=batch_id, statuses=(ItemStatus.PENDING_REVIEW,)
+        )
     return batch_id, pending
 
 
