@@ -135,16 +135,10 @@ def _checked_source(text: str, settings: Settings) -> str:
 
 
 def _ensure_schema(url: str) -> None:
-    from db.migrate import current_revision, head_revision, safe_url, upgrade
+    from db.migrate import require_head, safe_url
 
-    current = current_revision(url)
-    if current is None:
-        err.print(f"creating the database schema in {safe_url(url)}", highlight=False)
-        upgrade(url)
-    elif current != head_revision():
-        raise ConfigurationError(
-            f"{safe_url(url)} is at revision {current}: run `copydesk db upgrade`"
-        )
+    if require_head(url, create=True):
+        err.print(f"created the database schema in {safe_url(url)}", highlight=False)
 
 
 def _run_flow_with_progress(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from copydesk.errors import ConfigurationError, CopydeskError
+from copydesk.errors import CopydeskError
 from copydesk.settings import get_settings
 
 out = Console(soft_wrap=True)
@@ -97,13 +97,9 @@ def export_feedback(
 
 
 def _require_schema(url: str) -> None:
-    from db.migrate import current_revision, head_revision, safe_url
+    from db.migrate import require_head
 
-    current = current_revision(url)
-    if current != head_revision():
-        raise ConfigurationError(
-            f"{safe_url(url)} is at revision {current or 'none'}: run `copydesk db upgrade`"
-        )
+    require_head(url)
 
 
 def _require_batch(url: str, batch_id: int) -> None:

@@ -45,7 +45,12 @@ Version = Annotated[
 
 
 def _url() -> str:
-    return get_settings().resolved_database_url
+    """The database, at the newest schema (an empty one gets it: a first `editors add`)."""
+    from db.migrate import require_head
+
+    url = get_settings().resolved_database_url
+    require_head(url, create=True)
+    return url
 
 
 def _signed_in(name: str) -> Any:
@@ -134,6 +139,7 @@ def review(
         return
     from copydesk.review.server import serve
 
+    _url()  # a database at the newest schema, before the first page is asked for
     out.print(f"review desk on http://{host}:{port}/ (Ctrl-C stops it)")
     serve(host=host, port=port)
 

@@ -60,3 +60,22 @@ def safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def require_head(url: str, *, create: bool = False) -> bool:
+    """Make sure the database is at the newest revision.
+
+    An empty database gets the schema when `create` is set (the embedded default's first
+    use); one at an older revision is an error that says what to run. Returns whether the
+    schema was created.
+    """
+    current = current_revision(url)
+    if current is None and create:
+        upgrade(url)
+        return True
+    if current != head_revision():
+        raise DatabaseError(
+            f"{safe_url(url)} is at revision {current or 'none'}, expected {head_revision()}: "
+            "run `copydesk db upgrade`"
+        )
+    return False
