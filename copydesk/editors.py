@@ -8,9 +8,10 @@ editors.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,6 +42,9 @@ class EditorInfo:
     id: int
     name: str
     role: Role
+    # Changes with the editor's secret: a session remembers it, so a secret reset ends
+    # every session opened with the old secret.
+    stamp: str = field(default="", compare=False, repr=False)
 
     def can(self, role: Role) -> bool:
         return RANKS[self.role] >= RANKS[role]
@@ -71,7 +75,7 @@ def add_editor(url: str, name: str, role: Role) -> tuple[EditorInfo, str]:
         editor = Editor(name=name, role=role, secret_hash=_hasher.hash(secret), active=True)
         session.add(editor)
         session.flush()
-        return EditorInfo(editor.id, editor.name, Role(editor.role)), secret
+        return _info(editor), secret
 
 
 def reset_secret(url: str, name: str) -> str:
@@ -106,16 +110,25 @@ def authenticate(url: str, name: str, secret: str) -> EditorInfo:
             editor = None
         if editor is None or not editor.active:
             raise AuthenticationError("unknown editor or wrong secret")
-        return EditorInfo(editor.id, editor.name, Role(editor.role))
+        return _info(editor)
 
 
-def get_editor(url: str, editor_id: int) -> EditorInfo | None:
-    """The active editor with this id (a signed-in session's), or None."""
+def get_editor(url: str, editor_id: int, stamp: str | None = None) -> EditorInfo | None:
+    """The active editor with this id (a signed-in session's), or None; with `stamp`, also
+    None when the editor's secret changed since the session began."""
     with session_scope(url, readonly=True) as session:
         editor = session.get(Editor, editor_id)
         if editor is None or not editor.active:
             return None
-        return EditorInfo(editor.id, editor.name, Role(editor.role))
+        info = _info(editor)
+        if stamp is not None and not secrets.compare_digest(stamp, info.stamp):
+            return None
+        return info
+
+
+def _info(editor: Editor) -> EditorInfo:
+    stamp = hashlib.sha256(editor.secret_hash.encode()).hexdigest()[:20]
+    return EditorInfo(editor.id, editor.name, Role(editor.role), stamp)
 
 
 def _by_name(session: Session, name: str) -> Editor:

@@ -49,8 +49,8 @@ def signed_in(request: Request) -> EditorInfo:
     session = desk.cookies.read_session(request)
     if session is None or session.editor_id is None:
         raise NotSignedIn
-    editor = get_editor(desk.url, session.editor_id)
-    if editor is None:  # deactivated or deleted since signing in
+    editor = get_editor(desk.url, session.editor_id, session.stamp)
+    if editor is None:  # deactivated, deleted or given a new secret since signing in
         raise NotSignedIn
     request.state.editor, request.state.csrf = editor, session.csrf
     return editor
@@ -87,8 +87,11 @@ def _token_ok(expected: str, token: object) -> bool:
 def sign_in_form(request: Request, next: str = "/queue") -> Response:
     desk = desk_of(request)
     session = desk.cookies.read_session(request)
-    editor_id = session.editor_id if session is not None else None
-    if editor_id is not None and get_editor(desk.url, editor_id) is not None:
+    if (
+        session is not None
+        and session.editor_id is not None
+        and get_editor(desk.url, session.editor_id, session.stamp) is not None
+    ):
         return redirect(request, safe_path(next))
     return _sign_in_page(request, next=safe_path(next))
 
@@ -126,7 +129,8 @@ async def sign_in(request: Request) -> Response:
     desk.limiter.succeeded(key)
     log.info("%s signed in from %s", editor.name, client)
     response = redirect(request, next_path)
-    desk.cookies.write_session(response, desk.cookies.new_session(editor.id))  # a fresh token
+    fresh = desk.cookies.new_session(editor.id, editor.stamp)  # a fresh CSRF token
+    desk.cookies.write_session(response, fresh)
     return response
 
 

@@ -31,6 +31,7 @@ class Session:
     editor_id: int | None  # None: not signed in yet (the sign-in form's session)
     csrf: str
     expires: float  # unix time
+    stamp: str = ""  # the editor's secret stamp at sign-in (a reset ends the session)
 
     def token_matches(self, token: object) -> bool:
         return isinstance(token, str) and hmac.compare_digest(
@@ -53,26 +54,29 @@ class Cookies:
         self.secure = secure
         self.session_s = session_hours * 3600.0
 
-    def new_session(self, editor_id: int | None) -> Session:
+    def new_session(self, editor_id: int | None, stamp: str = "") -> Session:
         lifetime = self.session_s if editor_id is not None else ANONYMOUS_SESSION_S
-        return Session(editor_id, secrets.token_urlsafe(32), time.time() + lifetime)
+        return Session(editor_id, secrets.token_urlsafe(32), time.time() + lifetime, stamp)
 
     def read_session(self, request: Request) -> Session | None:
         data = self._load(self._sessions, request.cookies.get(SESSION_COOKIE), self.session_s)
         if not isinstance(data, dict):
             return None
         editor_id, csrf, expires = data.get("e"), data.get("c"), data.get("x")
+        stamp = data.get("s", "")
         if not isinstance(csrf, str) or not isinstance(expires, int | float):
+            return None
+        if not isinstance(stamp, str):
             return None
         if editor_id is not None and not isinstance(editor_id, int):
             return None
         if expires < time.time():
             return None
-        return Session(editor_id, csrf, float(expires))
+        return Session(editor_id, csrf, float(expires), stamp)
 
     def write_session(self, response: Response, session: Session) -> None:
         value = self._sessions.dumps(
-            {"e": session.editor_id, "c": session.csrf, "x": session.expires}
+            {"e": session.editor_id, "c": session.csrf, "x": session.expires, "s": session.stamp}
         )
         self._set(response, SESSION_COOKIE, value, int(session.expires - time.time()))
 

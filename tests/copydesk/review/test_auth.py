@@ -10,7 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from copydesk.editors import set_active
+from copydesk.editors import reset_secret, set_active
 from copydesk.errors import ConfigurationError
 from copydesk.review.app import create_app
 from copydesk.review.sessions import SignInLimiter
@@ -239,6 +239,16 @@ def test_sign_out_and_deactivation_end_the_session(desk: ReviewDesk) -> None:
     assert client.get("/queue").status_code == 200
     set_active(desk.url, "bob", False)
     assert client.get("/queue").status_code == 401  # at once, not at the cookie's expiry
+
+
+def test_a_new_secret_ends_the_sessions_of_the_old_one(desk: ReviewDesk) -> None:
+    client = desk.signed_in("alice")
+    assert client.get("/queue").status_code == 200
+    new = reset_secret(desk.url, "alice")
+    assert client.get("/queue").status_code == 401
+    fresh = desk.client()
+    sign_in(fresh, "alice", new)
+    assert fresh.get("/queue").status_code == 200
 
 
 def test_tampered_session_cookie_reads_as_signed_out(desk: ReviewDesk) -> None:
