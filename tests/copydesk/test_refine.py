@@ -13,23 +13,13 @@ from sqlalchemy import select
 from copydesk.content_types import load_content_type
 from copydesk.generation.base import GenerationRequest
 from copydesk.ingest import validate_record
-from copydesk.pipeline import (
-    GenerationOptions,
-    RunIds,
-    generate_chunk,
-    ingest_batch,
-    output_chunk,
-    plan_chunk,
-    start_batch,
-)
 from copydesk.planning import render_plan
 from copydesk.quality import batch_quality
-from copydesk.refine import fallback_text, polish, refine_chunk
+from copydesk.refine import fallback_text, polish
 from copydesk.storage import LocalStore
-from db import migrate
 from db.models import Finding, Generation, Item, ItemStatus, Refinement, Revision
-from db.repository import item_ids
 from db.session import session_scope
+from tests.support.desk import reviewable_batch
 from tests.support.e2e import DEVSET
 from tests.support.fake_generator import FakeGenerator
 
@@ -58,18 +48,15 @@ def _run(
     max_attempts: int = 3,
 ) -> tuple[int, FakeGenerator]:
     """ingest → plan → generate → refine → output, in-process, one chunk."""
-    migrate.upgrade(url)
-    kind = load_content_type(content_type)
     generator = FakeGenerator(responder=responder)
-    options = GenerationOptions(max_attempts=max_attempts)
-    batch_id = start_batch(url, content_type=content_type, source=source, options={})
-    ingest_batch(url, batch_id)
-    with session_scope(url, readonly=True) as session:
-        ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
-    plan_chunk(url, ids, kind)
-    generate_chunk(url, ids, generator, options, RunIds("flow-1", "task-1"))
-    refine_chunk(url, ids, kind, generator, options, RunIds("flow-1", "task-2"))
-    output_chunk(url, ids, kind, LocalStore(tmp_path / "store"))
+    batch_id, _ = reviewable_batch(
+        url,
+        LocalStore(tmp_path / "store"),
+        source=source,
+        content_type=content_type,
+        max_attempts=max_attempts,
+        generator=generator,
+    )
     return batch_id, generator
 
 
