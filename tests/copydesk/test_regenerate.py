@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from copydesk import decisions
+from copydesk.generation.backends import create_text_generator
 from copydesk.generation.base import GenerationRequest
 from copydesk.queue import item_detail
 from copydesk.regenerate import regenerate_items, waiting_items
+from copydesk.settings import get_settings
 from copydesk.storage import LocalStore
 from db.models import Generation, ItemStatus, Refinement
 from db.session import session_scope
-from tests.support.desk import editor, flagged_batch
+from tests.support.desk import editor, flagged_batch, reviewable_batch
 from tests.support.fake_generator import FakeGenerator
 
 NOTES = "Speak to beginners and mention the watering schedule."
@@ -70,8 +73,6 @@ def test_a_regeneration_round_uses_the_notes_and_keeps_the_history(
 
 def test_regenerated_items_can_be_approved_when_clean(database_url: str, tmp_path: Path) -> None:
     """A round that passes its checks clears the errors the item had before."""
-    from tests.support.desk import reviewable_batch
-
     store = LocalStore(tmp_path / "objects")
     _, (item_id, *_) = reviewable_batch(database_url, store)
     alice, _ = editor(database_url)
@@ -83,3 +84,36 @@ def test_regenerated_items_can_be_approved_when_clean(database_url: str, tmp_pat
     assert detail.check_errors == 0
     decisions.approve(database_url, alice, item_id, detail.version)
     assert item_detail(database_url, item_id).status == ItemStatus.APPROVED
+
+
+@pytest.mark.slow
+def test_a_regeneration_round_with_the_real_bundled_model(
+    tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same path with the real model: the notes reach the model's chat prompt and the
+    item comes back to review with a round-2 text that passes its checks or is flagged."""
+    monkeypatch.setenv("COPYDESK_MODEL_CACHE", str(model_cache))
+    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store = LocalStore(tmp_path / "objects")
+    source = tmp_path / "one.csv"
+    source.write_text(
+        'mr\n"name[Cocum], eatType[coffee shop], area[riverside], familyFriendly[yes]"\n',
+        encoding="utf-8",
+    )
+    generator = create_text_generator(get_settings())
+    _, (item_id,) = reviewable_batch(url, store, source=source, max_attempts=2, generator=generator)
+    alice, _ = editor(url)
+    notes = "Say that families are welcome."
+    decisions.request_regeneration(url, alice, item_id, item_detail(url, item_id).version, notes)
+
+    assert regenerate_items(url, [item_id], generator, store).done == 1
+
+    detail = item_detail(url, item_id)
+    assert (detail.status, detail.generation_round) == (ItemStatus.PENDING_REVIEW, 2)
+    second = [g for g in detail.generations if g.generation_round == 2]
+    assert second and all(notes in g.prompt for g in second)  # the chat-templated prompt
+    assert {g.model_id for g in second} == {"HuggingFaceTB/SmolLM2-135M-Instruct"}
+    decision = detail.sections[0].decision
+    assert decision in {"passed", "fixed", "fallback", "flagged"}
+    assert (detail.check_errors == 0) == (decision != "flagged")
