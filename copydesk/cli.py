@@ -15,6 +15,7 @@ from copydesk.cli_generation import generate, models
 from copydesk.cli_publish import export_feedback, publish
 from copydesk.cli_report import report
 from copydesk.cli_review import editors_app, review_app
+from copydesk.cli_schedules import schedules_app, serve, trigger
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
@@ -30,6 +31,7 @@ db_app = typer.Typer(help="Manage the lineage database schema.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(editors_app, name="editors")
 app.add_typer(review_app, name="review")
+app.add_typer(schedules_app, name="schedules")
 app.command(name="run")(run_batch)
 app.command()(batches)
 app.command()(items)
@@ -40,6 +42,8 @@ app.command()(generate)
 app.command()(models)
 app.command()(publish)
 app.command(name="export-feedback")(export_feedback)
+app.command()(serve)
+app.command()(trigger)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

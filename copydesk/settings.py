@@ -16,10 +16,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from copydesk.errors import ConfigurationError
 
-# MinIO's documented out-of-the-box credentials. Using them anywhere but on a
-# developer's machine means anyone can read and overwrite the store.
+# MinIO's documented out-of-the-box credentials, and the placeholders of .env.example.
+# Using them anywhere but on a developer's machine means anyone can read and overwrite
+# the store.
 WELL_KNOWN_S3_CREDENTIALS = frozenset(
-    {("minioadmin", "minioadmin"), ("minio", "minio123"), ("admin", "password")}
+    {
+        ("minioadmin", "minioadmin"),
+        ("minio", "minio123"),
+        ("admin", "password"),
+        ("copydesk-app", "change-me-s3-secret-key"),
+    }
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +45,10 @@ class Settings(BaseSettings):
     home: Path = Field(
         default=Path(".copydesk"),
         description="Folder for the embedded defaults: SQLite database, local object store, model cache.",
+    )
+    config: Path = Field(
+        default=Path("copydesk.toml"),
+        description="The schedules file (TOML) that `copydesk schedules|serve|trigger` read.",
     )
 
     # --- database -------------------------------------------------------------------
@@ -120,6 +130,19 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("PREFECT_UI_URL", "COPYDESK_PREFECT_UI_URL"),
         description="Prefect UI base URL for run links, e.g. `http://127.0.0.1:4200`; unset: no links.",
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        default="thread",
+        description="How generate-batch runs its chunks: `thread` (one after another in the flow run) or `dask` (spread over a Dask cluster; needs the `dask` extra).",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="An existing Dask scheduler, e.g. `tcp://dask-scheduler:8786`; unset: a local cluster of `COPYDESK_DASK_WORKERS` processes for each flow run.",
+    )
+    dask_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Worker processes of that local Dask cluster (each loads its own text model).",
     )
 
     # --- review desk ----------------------------------------------------------------

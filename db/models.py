@@ -1,7 +1,8 @@
 """SQLAlchemy models for the lineage described in DESIGN.md.
 
 batch → item → plan → generations → findings → revisions → reviews (by editors),
-plus assets (images). Tables are plural snake_case, classes singular CamelCase.
+plus assets (images), and the files schedules took from their inboxes. Tables are
+plural snake_case, classes singular CamelCase.
 The same schema runs on SQLite and PostgreSQL (see `db/migrations`).
 """
 
@@ -366,3 +367,32 @@ class Publication(Base):
     manifest_key: Mapped[str | None] = mapped_column(String(1024))
     prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxFileStatus(enum.StrEnum):
+    CLAIMED = "claimed"  # a run took it and is making (or resuming) its batch
+    DONE = "done"  # its batch finished
+    FAILED = "failed"  # its batch run failed; the next run resumes it (up to a limit)
+
+
+class InboxFile(Base):
+    """An input file a schedule found in its inbox: claimed before its batch starts, so
+    two runs never both take it; a changed file (new sha256) under the same name is new."""
+
+    __tablename__ = "inbox_files"
+    __table_args__ = (UniqueConstraint("schedule", "source", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(1024))  # an absolute path, or store:KEY
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    status: Mapped[str] = mapped_column(String(20), default=InboxFileStatus.CLAIMED)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), index=True
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(36))  # the Prefect flow run id
+    attempts: Mapped[int] = mapped_column(default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

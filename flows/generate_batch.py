@@ -2,6 +2,8 @@
 
 Wiring only: every step is a task from `tasks/`, and items' state lives in the database,
 so running the flow again for a batch (`resume_batch_id`) picks up where it stopped.
+Chunks run one after another in the flow run; with `COPYDESK_TASK_RUNNER=dask` they are
+spread over a Dask cluster by the `generate-chunks` subflow instead.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from uuid import UUID
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 
 from copydesk.sources import describe_source
 from tasks.batch import chunks_task, content_type_task, fail_chunk_task, finish_task
@@ -20,13 +24,7 @@ from tasks.ingest import ingest_task, start_batch_task
 from tasks.output import output_task
 from tasks.plan import plan_task
 from tasks.refine import refine_task
-
-STAGES = (
-    ("plan", plan_task),
-    ("generate", generate_task),
-    ("refine", refine_task),
-    ("output", output_task),
-)
+from tasks.runners import dask_task_runner
 
 
 def _flow_run_name() -> str:
@@ -36,6 +34,23 @@ def _flow_run_name() -> str:
     if params.get("batch_id") is not None:
         return f"batch {params['batch_id']}: {params.get('content_type') or 'resume'}"
     return f"{params.get('content_type')}: {describe_source(str(params.get('source')))}"
+
+
+def _stages(
+    kind: str, item_ids: list[int], options: dict[str, Any]
+) -> tuple[tuple[str, Any, tuple[Any, ...]], ...]:
+    return (
+        ("plan", plan_task, (kind, item_ids)),
+        ("generate", generate_task, (item_ids, options)),
+        ("refine", refine_task, (kind, item_ids, options)),
+        ("output", output_task, (kind, item_ids)),
+    )
+
+
+def _failure(stage: str, state: State[Any]) -> str:
+    if state.is_failed():
+        return f"{stage} failed after retries: {state.message}"
+    return f"{stage} did not finish ({state.name}): {state.message}"  # e.g. a lost Dask worker
 
 
 @flow(name="generate-batch", flow_run_name=_flow_run_name, log_prints=True)
@@ -77,29 +92,66 @@ def generate_batch(
         for number, item_ids in enumerate(backlog, start=1):
             name = f"images backlog {number}/{len(backlog)}"
             images_task.with_options(task_run_name=name)(kind, item_ids, return_state=True)
-    chunks = chunks_task(batch_id, chunk_size)
     progress = cast(
         UUID,
         create_progress_artifact(
             0.0, key=f"batch-{batch_id}-progress", description=f"Batch {batch_id}"
         ),
     )
+    runner = dask_task_runner()  # None (the default): chunk after chunk in this flow run
+    if runner is not None:
+        spread = generate_chunks.with_options(task_runner=runner)
+        spread(batch_id, kind, chunk_size, options, images, progress)
+    else:
+        chunks = chunks_task(batch_id, chunk_size)
+        for number, item_ids in enumerate(chunks, start=1):
+            label = f"chunk {number}/{len(chunks)}"
+            for stage, stage_task, args in _stages(kind, item_ids, options):
+                named = stage_task.with_options(task_run_name=f"{stage} {label}")
+                state = named(*args, return_state=True)
+                if state.is_failed():
+                    fail_chunk_task(item_ids, _failure(stage, state))
+                    break
+            if images:  # for the chunk's items now in review; a failure leaves them there
+                named = images_task.with_options(task_run_name=f"images {label}")
+                named(kind, item_ids, return_state=True)
+            update_progress_artifact(progress, 100.0 * number / len(chunks))
+    return finish_task(batch_id)
+
+
+@flow(name="generate-chunks", flow_run_name="chunks of batch {batch_id}", log_prints=True)
+def generate_chunks(
+    batch_id: int,
+    content_type: str,
+    chunk_size: int,
+    generation: dict[str, Any],
+    images: bool,
+    progress: UUID,
+) -> None:
+    """Every chunk's stages submitted at once to the flow's task runner (Dask): chunks run
+    side by side, each chunk's stages in order (`wait_for`). A chunk whose stage fails
+    marks its items failed, as in `generate-batch`; images follow each finished chunk."""
+    chunks = chunks_task(batch_id, chunk_size)
+    pipelines: list[list[tuple[str, PrefectFuture[Any]]]] = []
     for number, item_ids in enumerate(chunks, start=1):
         label = f"chunk {number}/{len(chunks)}"
-        stages = (
-            ("plan", plan_task, (kind, item_ids)),
-            ("generate", generate_task, (item_ids, options)),
-            ("refine", refine_task, (kind, item_ids, options)),
-            ("output", output_task, (kind, item_ids)),
-        )
-        for stage, stage_task, args in stages:
+        previous: list[PrefectFuture[Any]] = []
+        pipeline = []
+        for stage, stage_task, args in _stages(content_type, item_ids, generation):
             named = stage_task.with_options(task_run_name=f"{stage} {label}")
-            state = named(*args, return_state=True)
-            if state.is_failed():
-                fail_chunk_task(item_ids, f"{stage} failed after retries: {state.message}")
+            previous = [named.submit(*args, wait_for=previous)]
+            pipeline.append((stage, previous[0]))
+        pipelines.append(pipeline)
+    image_runs = []
+    for number, (item_ids, pipeline) in enumerate(zip(chunks, pipelines, strict=True), start=1):
+        for stage, future in pipeline:
+            future.wait()
+            if not future.state.is_completed():  # later stages of the chunk did not start
+                fail_chunk_task(item_ids, _failure(stage, future.state))
                 break
-        if images:  # for the chunk's items now in review; a failure leaves them there
-            named = images_task.with_options(task_run_name=f"images {label}")
-            named(kind, item_ids, return_state=True)
+        if images:
+            named = images_task.with_options(task_run_name=f"images chunk {number}/{len(chunks)}")
+            image_runs.append(named.submit(content_type, item_ids))
         update_progress_artifact(progress, 100.0 * number / len(chunks))
-    return finish_task(batch_id)
+    for image_run in image_runs:
+        image_run.wait()  # a failed image run leaves its items in review without one

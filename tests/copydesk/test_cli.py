@@ -36,10 +36,10 @@ def test_help_lists_the_commands() -> None:
 def test_db_upgrade_then_current(isolated_settings: Path) -> None:
     upgraded = copydesk("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "at revision 0003" in upgraded.stdout
+    assert "at revision 0004" in upgraded.stdout
     assert (isolated_settings / "copydesk.db").is_file()
     current = copydesk("db", "current")
-    assert "revision 0003 (newest: 0003)" in current.stdout
+    assert "revision 0004 (newest: 0004)" in current.stdout
 
 
 def test_doctor_reports_each_part_and_fails_on_unmigrated_database() -> None:

@@ -20,6 +20,8 @@ LINEAGE_TABLES = {
     "assets",
     "reviews",
     "editors",
+    "publications",
+    "inbox_files",
 }
 
 

@@ -1,8 +1,9 @@
 """A small real OpenAI-compatible HTTP server on 127.0.0.1 for tests.
 
 It answers `/v1/chat/completions` and `/v1/completions` with a `responder` (any
-function from the request body to text: canned, or a real TextGenerator), can be told
-to fail the next requests with given status codes, and keeps a history of bodies.
+function from the request body to text: canned, or a real TextGenerator; it raises
+`Refusal` to answer with an error status), can be told to fail the next requests with
+given status codes, and keeps a history of bodies.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Responder = Callable[[dict[str, Any]], str]
+
+
+class Refusal(Exception):
+    """Raise from a responder to answer that request with `status` instead of a completion."""
+
+    def __init__(self, status: int, message: str = "refused") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -52,7 +61,11 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             if self.path not in ("/v1/chat/completions", "/v1/completions"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            text = state.responder(body)
+            try:
+                text = state.responder(body)
+            except Refusal as refusal:
+                self._send(refusal.status, {"error": {"message": str(refusal)}})
+                return
             prompt = json.dumps(body.get("messages") or body.get("prompt"))
             choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
             if self.path.endswith("chat/completions"):

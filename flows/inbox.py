@@ -1,0 +1,40 @@
+"""The `process-inbox` flow: every new file in a schedule's inbox becomes one batch.
+
+Wiring only: list the inbox (files already made into batches are skipped), claim each new
+file (with its batch) in the database, run `generate-batch` on it as a subflow, and record
+how it went. A file whose batch failed, or whose claim crashed, is resumed by a later run.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.generate_batch import generate_batch
+from tasks.inbox import claim_file_task, finish_file_task, list_inbox_task, schedule_task
+
+
+@flow(name="process-inbox", flow_run_name="inbox {schedule}", log_prints=True)
+def process_inbox(schedule: str) -> dict[str, int]:
+    """Make a batch of each new input file of `schedule` (a name in copydesk.toml).
+
+    Returns the counts: files seen in the inbox, new ones (not done before), batches run,
+    and of those, the failed ones."""
+    batch = schedule_task(schedule)
+    listing = list_inbox_task(schedule)
+    counts = {"files": listing["seen"], "new": len(listing["pending"]), "batches": 0, "failed": 0}
+    for file in listing["pending"]:
+        claim = claim_file_task(schedule, file)
+        if claim is None:  # another run has it, or finished it meanwhile
+            continue
+        state = generate_batch(
+            source=file["source"], batch_id=claim["batch_id"], **batch, return_state=True
+        )
+        failed = not state.is_completed()
+        finish_file_task(claim["inbox_file_id"], (state.message or "failed") if failed else None)
+        counts["batches"] += 1
+        counts["failed"] += int(failed)
+    print(
+        f"inbox {schedule}: {counts['files']} file(s), {counts['new']} new, "
+        f"{counts['batches']} batch(es) run, {counts['failed']} failed"
+    )
+    return counts
