@@ -72,10 +72,14 @@ def doctor() -> None:
 @app.command("config")
 def show_config() -> None:
     """Print the effective settings (secrets hidden)."""
+    from db.migrate import safe_url
+
     settings = get_settings()
     for name, value in settings.model_dump().items():
-        out.print(f"{name} = {value!s}", highlight=False)
-    out.print(f"(database) = {settings.resolved_database_url}", highlight=False)
+        if name == "database_url" and value:
+            value = safe_url(value)  # a PostgreSQL URL may hold the password
+        out.print(f"{name} = {value!s}", highlight=False, markup=False)
+    out.print(f"(database) = {safe_url(settings.resolved_database_url)}", markup=False)
 
 
 @db_app.command("upgrade")

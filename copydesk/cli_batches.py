@@ -6,11 +6,13 @@ import json
 import os
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
@@ -100,7 +102,8 @@ def run(
             "images": images,
         }
         batch_id = start_batch(url, content_type=content_type, source=source, options=options)
-    assert source is not None and content_type is not None
+    if source is None or content_type is None:  # a batch always records both
+        raise ConfigurationError(f"batch {batch_id} names no source or content type")
     started = time.perf_counter()
     summary = _run_flow_with_progress(
         url,
@@ -122,6 +125,7 @@ def run(
 def _checked_source(text: str, settings: Settings) -> str:
     """The source as the batch records it, once it is known to hold input: a file's
     absolute path, or `store:PREFIX` with at least one input file under it."""
+    from copydesk.ingest import read_records
     from copydesk.sources import LocalSource, list_source, parse_source
     from copydesk.storage import create_store
 
@@ -129,6 +133,8 @@ def _checked_source(text: str, settings: Settings) -> str:
     if isinstance(source, LocalSource):
         if not source.path.is_file():
             raise ConfigurationError(f"cannot read {text}: no such file")
+        with closing(read_records(source.path)) as rows:
+            next(rows, None)  # a file that cannot be read at all fails here, before a batch
         return str(source.path.resolve())
     list_source(source, create_store(settings))  # unreachable, or nothing to read: one line
     return str(source)
@@ -211,7 +217,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     err.print(
         f"batch {summary['batch_id']} ({summary['content_type']}): {summary['total']} items: {counts}\n"
         f"outputs: {summary['outputs_prefix']} in {where}\n"
-        f"review: copydesk items {summary['batch_id']} --status pending_review; copydesk show ITEM",
+        f"review: copydesk review (web app; `copydesk editors add NAME` first), "
+        f"copydesk review list --batch {summary['batch_id']} --as NAME, copydesk show ITEM",
         highlight=False,
     )
     if quality := summary.get("quality"):
@@ -237,7 +244,7 @@ def batches() -> None:
                 batch.status,
                 format_counts(counts),
                 batch.created_at.strftime("%Y-%m-%d %H:%M"),
-                batch.source,
+                escape(batch.source),  # a file name is no markup
             )
     out.print(table)
 
@@ -254,7 +261,8 @@ def items(
     table = Table("item", "row", "status", "error")
     with session_scope(get_settings().resolved_database_url, readonly=True) as session:
         for item in list_items(session=session, batch_id=batch_id, status=status, limit=limit):
-            table.add_row(str(item.id), str(item.row_number), item.status, (item.error or "")[:120])
+            error = escape((item.error or "")[:120])  # it quotes input values: no markup
+            table.add_row(str(item.id), str(item.row_number), item.status, error)
     out.print(table)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import Decoding, GenerationRequest
@@ -72,7 +73,7 @@ def generate(
         if as_json:
             print(json.dumps({"prompt": prompt_text, **result.__dict__}, ensure_ascii=False))
             continue
-        out.print(f"[bold]> {prompt_text}[/bold]", highlight=False)
+        out.print(f"[bold]> {escape(prompt_text)}[/bold]", highlight=False)
         out.print(result.text, highlight=False, markup=False)
         out.print(
             f"[dim]{result.tokens_in} → {result.tokens_out} tokens, {result.finish_reason}, seed {result.seed}[/dim]\n"

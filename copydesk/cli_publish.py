@@ -54,7 +54,7 @@ def publish(
     for content_type, key in sorted(result["manifests"].items()):
         out.print(f"manifest ({content_type}): {key}", highlight=False)
     for item_id, why in sorted(result["skipped"].items(), key=lambda pair: int(pair[0])):
-        err.print(f"skipped item {item_id} (still approved): {why}", highlight=False)
+        err.print(f"skipped item {item_id} (still approved): {why}", highlight=False, markup=False)
 
 
 def export_feedback(

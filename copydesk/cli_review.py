@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from copydesk.errors import ConfigurationError, CopydeskError
@@ -175,7 +176,7 @@ def review_list(
     for row in result.rows:
         errors = f"[red]{row.check_errors}[/red]" if row.check_errors else "0"
         table.add_row(
-            str(row.item_id), str(row.batch_id), row.content_type, row.label, errors,
+            str(row.item_id), str(row.batch_id), row.content_type, escape(row.label), errors,
             str(row.generation_round), str(row.version),
         )  # fmt: skip
     out.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -20,6 +21,14 @@ from copydesk.settings import get_settings
 
 MANIFEST = "manifest.yaml"
 STRING_MAX_LENGTH = 1000  # `string` fields and list items without their own max_length
+TEXT_MAX_LENGTH = 100_000  # `text` fields without their own max_length (it all goes in prompts)
+# Never in a value: C0/C1 control characters (tab, newlines, vertical tab and form feed
+# are whitespace), bidirectional embeddings, overrides and isolates (they reorder how
+# text is shown: "Trojan Source") and unpaired surrogates (not Unicode; no database
+# stores them). NUL is among them: PostgreSQL cannot store it in text or JSON.
+REFUSED_CHARACTERS = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # Options that only some types take, and which:
 _OPTIONS = {"max_length", "min", "max", "decimals", "values", "max_items", "known_values"}
 _OPTIONS_BY_TYPE = dict(string="max_length known_values", text="max_length", integer="min max")
@@ -41,12 +50,38 @@ CHECKS = (
 )
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
+_SHOWN.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr() (control characters escaped), cut to ~80
+    characters and two levels of nesting, however large the value."""
+    return _SHOWN.repr(value)
+
+
+def refused_character(text: str) -> str | None:
+    """Why `text` cannot be a value (the first refused character), or None."""
+    if (match := REFUSED_CHARACTERS.search(text)) is None:
+        return None
+    char = match.group()
+    surrogate = "\ud800" <= char <= "\udfff"
+    name = "an unpaired surrogate" if surrogate else unicodedata.name(char, "a control character")
+    return (
+        f"contains U+{ord(char):04X} ({name}) at character {match.start() + 1}; control "
+        "characters and bidirectional overrides are not allowed"
+    )
+
+
 def _as_text(value: Any, *, keep_newlines: bool = False) -> str:
     """NFC, whitespace runs collapsed to one space, stripped (`text` keeps paragraph breaks)."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+        raise ValueError(f"expected text, got {type(value).__name__} {shown(value)}")
+    if problem := refused_character(value):
+        raise ValueError(problem)
     value = unicodedata.normalize("NFC", value)
     if not keep_newlines:
         return " ".join(value.split())
@@ -56,7 +91,9 @@ def _as_text(value: Any, *, keep_newlines: bool = False) -> str:
 
 def _as_number(value: Any, *, currency: bool) -> Decimal:
     """A number from JSON, or from text with thousands commas (and a $ € £ prefix)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)  # any size: math.isfinite() would overflow on a 400-digit one
+    if isinstance(value, float) and math.isfinite(value):
         return Decimal(str(value))
     text = _as_text(value)
     sign, body = ("-", text[1:].strip()) if text.startswith("-") else ("", text.lstrip("+ "))
@@ -65,7 +102,7 @@ def _as_number(value: Any, *, currency: bool) -> Decimal:
     if _NUMBER.fullmatch(body):
         return Decimal(sign + body.replace(",", ""))
     symbols = ", a leading $ € £" if currency else ""
-    raise ValueError(f"{text!r} is not a number (digits, a point, thousands commas{symbols})")
+    raise ValueError(f"{shown(text)} is not a number (digits, a point, thousands commas{symbols})")
 
 
 class _Strict(BaseModel):
@@ -107,7 +144,8 @@ class FieldSpec(_Strict):
         if self.type == "string":
             return self._check_length(_as_text(value), self.max_length or STRING_MAX_LENGTH)
         if self.type == "text":
-            return self._check_length(_as_text(value, keep_newlines=True), self.max_length)
+            text = _as_text(value, keep_newlines=True)
+            return self._check_length(text, self.max_length or TEXT_MAX_LENGTH)
         if self.type == "integer":
             return self._parse_integer(value)
         if self.type == "decimal":
@@ -116,14 +154,16 @@ class FieldSpec(_Strict):
             if isinstance(value, bool):
                 return value
             if (key := _as_text(value).casefold()) not in _BOOLEANS:
-                raise ValueError(f"{value!r} is not a yes/no value (yes, no, true, false, 1, 0)")
+                raise ValueError(
+                    f"{shown(value)} is not a yes/no value (yes, no, true, false, 1, 0)"
+                )
             return _BOOLEANS[key]
         if self.type == "enum":
             text = _as_text(value)
             for allowed in self.values or []:
                 if text.casefold() == allowed.casefold():
                     return allowed
-            raise ValueError(f"{text!r} is not one of {', '.join(self.values or [])}")
+            raise ValueError(f"{shown(text)} is not one of {', '.join(self.values or [])}")
         return self._parse_list(value)
 
     def _check_length(self, text: str, limit: int | None) -> str:
@@ -140,7 +180,7 @@ class FieldSpec(_Strict):
     def _parse_integer(self, value: Any) -> int:
         number = _as_number(value, currency=False)
         if number != number.to_integral_value():
-            raise ValueError(f"{value!r} is not a whole number")
+            raise ValueError(f"{shown(value)} is not a whole number")
         self._check_range(number, str(int(number)))
         return int(number)
 
@@ -150,9 +190,9 @@ class FieldSpec(_Strict):
         try:
             rounded = number.quantize(Decimal(1).scaleb(-places))
         except InvalidOperation:
-            raise ValueError(f"{value!r} is too large") from None
+            raise ValueError(f"{shown(value)} is too large") from None
         if rounded != number:
-            raise ValueError(f"{value!r} has more than {places} decimal places")
+            raise ValueError(f"{shown(value)} has more than {places} decimal places")
         self._check_range(rounded, f"{rounded:f}")
         return f"{rounded:f}"
 

@@ -80,7 +80,8 @@ def _is_input(name: str) -> bool:
 
 def _list_store(schedule: Schedule, store: ObjectStore) -> list[FoundFile]:
     source = parse_source(schedule.input)
-    assert isinstance(source, StoreSource)
+    if not isinstance(source, StoreSource):  # the caller checked: a store input
+        raise TypeError(f"schedule {schedule.name!r}: {schedule.input} is not a store prefix")
     single = None if source.prefix.endswith("/") else store.stat(source.prefix)
     objects = [single] if single else store.list(source.prefix.rstrip("/") + "/")
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -108,12 +109,20 @@ def review_queue_url(batch_id: int) -> str:
     return f"{base}/queue?{urlencode({'batch': batch_id})}"
 
 
+def code_span(text: str) -> str:
+    """`text` as a Markdown code span, whatever backticks, markup or newlines it holds
+    (a file name is shown, never rendered)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {' '.join(text.splitlines())} {fence}"
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The Prefect UI's summary artifact: counts, quality, timings, where the outputs are."""
     batch_id = summary["batch_id"]
     counts = "\n".join(f"| {status} | {n} |" for status, n in sorted(summary["counts"].items()))
     text = (
-        f"# Batch {batch_id}: {summary['content_type']}\n\nSource: `{summary['source']}`\n\n"
+        f"# Batch {batch_id}: {summary['content_type']}\n\n"
+        f"Source: {code_span(summary['source'])}\n\n"
         f"| status | items |\n|---|---|\n{counts}\n\n"
         f"- generations: {summary['generations']} ({summary['tokens_out']} tokens, "
         f"{summary['generation_seconds']} s of model time)\n"

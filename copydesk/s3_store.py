@@ -29,13 +29,19 @@ _CREDENTIAL_CODES = {
 }
 
 
-def _http_client(timeout: float) -> urllib3.PoolManager:
+def _http_client(timeout: float, read_timeout: float) -> urllib3.PoolManager:
     # minio's default client retries 5 times with backoff: a dead server would take
     # about a minute to report. Fail within seconds; pipeline tasks retry on their own.
+    # A server that accepts connections but never answers (hung, paused) costs one read
+    # timeout per call: a read is not retried here (three tries took 90 s per call).
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=timeout, read=max(timeout, 30.0)),
+        timeout=urllib3.Timeout(connect=timeout, read=read_timeout),
         retries=urllib3.Retry(
-            total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504], connect=1
+            total=2,
+            backoff_factor=0.2,
+            status_forcelist=[500, 502, 503, 504],
+            connect=1,
+            read=0,
         ),
         maxsize=10,
     )
@@ -60,7 +66,11 @@ class S3Store:
         self._bucket_ready = False
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout: float = 5.0) -> S3Store:
+    def from_settings(
+        cls, settings: Settings, timeout: float = 5.0, read_timeout: float = 30.0
+    ) -> S3Store:
+        """A store for the settings' server; `timeout` bounds connecting, `read_timeout`
+        the wait for each response (30 s: large objects stream slowly)."""
         if not settings.s3_access_key or not settings.s3_secret_key.get_secret_value():
             raise ConfigurationError(
                 "COPYDESK_STORE=s3 needs COPYDESK_S3_ACCESS_KEY and COPYDESK_S3_SECRET_KEY"
@@ -72,7 +82,7 @@ class S3Store:
             secret_key=settings.s3_secret_key.get_secret_value(),
             secure=settings.s3_secure,
             region=settings.s3_region,
-            http_client=_http_client(timeout),
+            http_client=_http_client(timeout, read_timeout),
         )
         return cls(
             client,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from copydesk.errors import ConfigurationError
 
@@ -144,6 +144,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Worker processes of that local Dask cluster (each loads its own text model).",
     )
+    task_retries: int = Field(
+        default=2,
+        ge=0,
+        le=50,
+        description="How often a pipeline task (ingest, plan, generate, refine, output, images, publish, list-inbox) is retried after an error before its chunk is marked failed.",
+    )
+    task_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [2.0, 10.0],
+        min_length=1,
+        max_length=50,
+        description="Seconds to wait before each retry, a comma list such as `2,10`; the last value repeats for further retries.",
+    )
 
     # --- review desk ----------------------------------------------------------------
     review_url: str = Field(
@@ -164,6 +176,21 @@ class Settings(BaseSettings):
     review_session_hours: float = Field(
         default=12.0, gt=0, description="How long a review-app sign-in lasts."
     )
+
+    @field_validator("task_retry_delays", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """`COPYDESK_TASK_RETRY_DELAYS=2,10` (or one number) → [2.0, 10.0]."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("task_retry_delays")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("retry delays are seconds, 0 or more")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_credentials(self) -> Settings:

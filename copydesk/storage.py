@@ -97,7 +97,13 @@ def item_key(batch_id: int, item_id: int, name: str) -> str:
 
 
 def published_key(content_type: str, slug: str, extension: str) -> str:
-    return validate_key(f"published/{content_type}/{slug}.{extension}")
+    key = f"published/{content_type}/{slug}.{extension}"
+    if "/" in content_type + slug + extension:  # each one segment: the layout's depth
+        raise InvalidKeyError(
+            f"invalid object key {key!r}: {content_type!r}, {slug!r} and "
+            f"{extension!r} must each be one segment"
+        )
+    return validate_key(key)
 
 
 class LocalStore:
@@ -108,10 +114,19 @@ class LocalStore:
         self.description = f"local folder {self.root}"
 
     def _path(self, key: str) -> Path:
-        return self.root / validate_key(key)
+        return self._inside(key, self.root / validate_key(key))
 
     def _meta_path(self, key: str) -> Path:
-        return self.root / ".meta" / f"{validate_key(key)}.json"
+        return self._inside(key, self.root / ".meta" / f"{validate_key(key)}.json")
+
+    def _inside(self, key: str, path: Path) -> Path:
+        """`path`, unless a symbolic link on its way leads out of the root folder."""
+        if not path.resolve().is_relative_to(self.root):
+            raise InvalidKeyError(
+                f"invalid object key {key!r}: a symbolic link in {self.description} leads "
+                "outside it"
+            )
+        return path
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         obj = StoredObject(key, len(data), sha256_bytes(data), content_type)

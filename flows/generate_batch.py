@@ -18,6 +18,7 @@ from prefect.futures import PrefectFuture
 
 from copydesk.sources import describe_source
 from tasks.batch import chunks_task, content_type_task, fail_chunk_task, finish_task
+from tasks.common import with_retries
 from tasks.generate import generate_task
 from tasks.images import check_images_task, image_backlog_task, images_task
 from tasks.ingest import ingest_task, start_batch_task
@@ -86,12 +87,12 @@ def generate_batch(
         kind = content_type or content_type_task(batch_id)
         if images:
             check_images_task(kind)  # fail fast: before ingest
-    ingest_task(batch_id, limit)
+    with_retries(ingest_task)(batch_id, limit)
     if images:  # items an earlier run of the batch sent to review without their image
         backlog = image_backlog_task(batch_id, chunk_size)
         for number, item_ids in enumerate(backlog, start=1):
             name = f"images backlog {number}/{len(backlog)}"
-            images_task.with_options(task_run_name=name)(kind, item_ids, return_state=True)
+            with_retries(images_task, task_run_name=name)(kind, item_ids, return_state=True)
     progress = cast(
         UUID,
         create_progress_artifact(
@@ -107,13 +108,13 @@ def generate_batch(
         for number, item_ids in enumerate(chunks, start=1):
             label = f"chunk {number}/{len(chunks)}"
             for stage, stage_task, args in _stages(kind, item_ids, options):
-                named = stage_task.with_options(task_run_name=f"{stage} {label}")
+                named = with_retries(stage_task, task_run_name=f"{stage} {label}")
                 state = named(*args, return_state=True)
                 if state.is_failed():
                     fail_chunk_task(item_ids, _failure(stage, state))
                     break
             if images:  # for the chunk's items now in review; a failure leaves them there
-                named = images_task.with_options(task_run_name=f"images {label}")
+                named = with_retries(images_task, task_run_name=f"images {label}")
                 named(kind, item_ids, return_state=True)
             update_progress_artifact(progress, 100.0 * number / len(chunks))
     return finish_task(batch_id)
@@ -138,7 +139,7 @@ def generate_chunks(
         previous: list[PrefectFuture[Any]] = []
         pipeline = []
         for stage, stage_task, args in _stages(content_type, item_ids, generation):
-            named = stage_task.with_options(task_run_name=f"{stage} {label}")
+            named = with_retries(stage_task, task_run_name=f"{stage} {label}")
             previous = [named.submit(*args, wait_for=previous)]
             pipeline.append((stage, previous[0]))
         pipelines.append(pipeline)
@@ -150,7 +151,7 @@ def generate_chunks(
                 fail_chunk_task(item_ids, _failure(stage, future.state))
                 break
         if images:
-            named = images_task.with_options(task_run_name=f"images chunk {number}/{len(chunks)}")
+            named = with_retries(images_task, task_run_name=f"images chunk {number}/{len(chunks)}")
             image_runs.append(named.submit(content_type, item_ids))
         update_progress_artifact(progress, 100.0 * number / len(chunks))
     for image_run in image_runs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.generate_batch import generate_batch
+from tasks.common import with_retries
 from tasks.inbox import claim_file_task, finish_file_task, list_inbox_task, schedule_task
 
 
@@ -20,7 +21,7 @@ def process_inbox(schedule: str) -> dict[str, int]:
     Returns the counts: files seen in the inbox, new ones (not done before), batches run,
     and of those, the failed ones."""
     batch = schedule_task(schedule)
-    listing = list_inbox_task(schedule)
+    listing = with_retries(list_inbox_task)(schedule)
     counts = {"files": listing["seen"], "new": len(listing["pending"]), "batches": 0, "failed": 0}
     for file in listing["pending"]:
         claim = claim_file_task(schedule, file)

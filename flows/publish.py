@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow
 
+from tasks.common import with_retries
 from tasks.publish import publish_task
 
 
@@ -25,4 +26,4 @@ def publish_approved(batch_id: int | None = None) -> dict[str, Any]:
     approved revision's documents to `published/{content_type}/{slug}.{ext}`, record them,
     mark the items published and write a manifest. Returns the counts, the manifest keys
     and the items skipped (with why)."""
-    return publish_task(batch_id)
+    return with_retries(publish_task)(batch_id)

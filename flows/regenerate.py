@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow
 
 from tasks.batch import fail_chunk_task
+from tasks.common import with_retries
 from tasks.generate import generate_task
 from tasks.output import output_task
 from tasks.refine import refine_task
@@ -29,9 +30,8 @@ def regenerate_requested(batch_id: int | None = None, chunk_size: int = 32) -> d
                 ("output", output_task, (kind, item_ids)),
             )
             for stage, stage_task, args in stages:
-                state = stage_task.with_options(task_run_name=f"{stage} regeneration")(
-                    *args, return_state=True
-                )
+                named = with_retries(stage_task, task_run_name=f"{stage} regeneration")
+                state = named(*args, return_state=True)
                 if state.is_failed():
                     fail_chunk_task(item_ids, f"regeneration {stage} failed: {state.message}")
                     break

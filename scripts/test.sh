@@ -35,6 +35,10 @@ ruff check .
 ruff format --check .
 echo "== mypy"
 mypy
+echo "== bandit (static security checks)"
+bandit -r copydesk db flows tasks -c pyproject.toml -q
+echo "== pip-audit (known vulnerabilities; skipped with a line when the service is unreachable)"
+python scripts/audit.py
 echo "== pytest (SQLite + PostgreSQL, local store + S3 server)"
 export COPYDESK_TEST_REQUIRE_SERVICES=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DO_NOT_TRACK=1 \
     PREFECT_SERVER_ANALYTICS_ENABLED=false

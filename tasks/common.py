@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
+from prefect import Task
 from prefect.runtime import flow_run, task_run
 
 from copydesk.errors import ConfigurationError
@@ -12,9 +15,24 @@ from copydesk.pipeline import RunIds
 from copydesk.settings import get_settings
 from copydesk.storage import ObjectStore, create_store
 
+TaskT = TypeVar("TaskT", bound="Task[Any, Any]")
+
 # Transient failures (object store, database, model server) get retried with backoff.
+# These are the decoration-time values (the settings' defaults); flows call the stage
+# tasks through `with_retries`, which applies COPYDESK_TASK_RETRIES / _RETRY_DELAYS.
 RETRIES = 2
 RETRY_DELAYS: list[float] = [2.0, 10.0]
+
+
+def with_retries(task: TaskT, **options: Any) -> TaskT:
+    """`task` with the configured retry budget (read when the flow runs), plus `options`."""
+    settings = get_settings()
+    configured = task.with_options(
+        retries=settings.task_retries,
+        retry_delay_seconds=list(settings.task_retry_delays),
+        **options,
+    )
+    return cast(TaskT, configured)
 
 
 def database_url() -> str:

@@ -25,6 +25,7 @@ CHECK = "facts_present"
 _WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _NUMBER_WORDS = {str(number): word for number, word in enumerate(_WORDS) if number}
 _WORD_NUMBERS = {word: number for number, word in _NUMBER_WORDS.items()}
+_SYMBOL_WORDS = {"&": "(?:&|and)"}
 _FOLD = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))  # dashes
 _FOLD |= str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00d7": "x"})
 _GAP = r"[\W_]*"  # between the words of a value: spaces, dashes, punctuation or nothing
@@ -96,7 +97,7 @@ def _token(token: str) -> str:
         return f"(?:{token}|{_NUMBER_WORDS[token]})"
     if token in _WORD_NUMBERS:
         return f"(?:{token}|{_WORD_NUMBERS[token]})"
-    return "(?:&|and)" if token == "&" else re.escape(token)  # noqa: S105
+    return _SYMBOL_WORDS.get(token) or re.escape(token)
 
 
 @lru_cache(maxsize=4096)

@@ -97,11 +97,12 @@ def load_text_model(spec: str, cache_root: Path, device: str, dtype: str) -> Loa
         model_id, revision, source = folder.name, weights_sha256(folder), "folder"
     # Copydesk shows its own progress; transformers' "Loading weights" bars only add noise.
     transformers_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    # Both from a local folder with local_files_only: the Hub is never asked (bandit B615)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)  # nosec B615
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
+    model = AutoModelForCausalLM.from_pretrained(  # nosec B615
         folder, dtype=select_dtype(device, dtype), local_files_only=True, attn_implementation="sdpa"
     )
     model.to(device).eval()

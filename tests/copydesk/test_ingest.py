@@ -79,6 +79,14 @@ def test_csv_with_semicolons_is_sniffed(tmp_path: Path) -> None:
     ]
 
 
+def test_csv_quoting_is_excel_whatever_a_value_looks_like(tmp_path: Path) -> None:
+    """`'the'` between spaces made the sniffer take `'` for the quote character, and
+    `"Mug"` came through with its quotes; only the delimiter is sniffed now."""
+    text = "name,price,brand\nLamp,5,Oak\n\"Mug\",3,it is 'the' best\n"
+    rows = list(read_records(write(tmp_path / "p.csv", text)))
+    assert rows[1].data == {"name": "Mug", "price": "3", "brand": "it is 'the' best"}
+
+
 def test_tsv_and_ndjson_by_extension(tmp_path: Path) -> None:
     tsv = write(tmp_path / "p.tsv", "name\tprice\nLamp, large\t5\n")
     assert [r.data for r in read_records(tsv)] == [{"name": "Lamp, large", "price": "5"}]
@@ -107,8 +115,10 @@ def test_csv_row_numbers_are_physical_lines(tmp_path: Path) -> None:
 
 
 def test_csv_without_a_usable_header_fails_the_file(tmp_path: Path) -> None:
-    with pytest.raises(IngestError, match="line 1"):
+    with pytest.raises(IngestError, match="the file is empty"):
         list(read_records(write(tmp_path / "empty.csv", "")))
+    with pytest.raises(IngestError, match="line 1"):
+        list(read_records(write(tmp_path / "blank.csv", ",\na,b\n")))
     with pytest.raises(IngestError, match="every column once"):
         list(read_records(write(tmp_path / "dup.csv", "name,name\na,b\n")))
 

@@ -62,3 +62,15 @@ def test_invalid_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("COPYDESK_STORE", "ftp")
     with pytest.raises(ConfigurationError, match="store"):
         get_settings()
+
+
+def test_task_retry_budget_is_a_count_and_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (Settings().task_retries, Settings().task_retry_delays) == (2, [2.0, 10.0])
+    monkeypatch.setenv("COPYDESK_TASK_RETRIES", "0")
+    monkeypatch.setenv("COPYDESK_TASK_RETRY_DELAYS", "0.5, 4")
+    assert (Settings().task_retries, Settings().task_retry_delays) == (0, [0.5, 4.0])
+    for bad in ("", "-1", "soon"):
+        monkeypatch.setenv("COPYDESK_TASK_RETRY_DELAYS", bad)
+        get_settings.cache_clear()
+        with pytest.raises(ConfigurationError, match="task_retry_delays"):
+            get_settings()

@@ -100,9 +100,8 @@ def test_resume_after_a_crash_between_stages_redoes_nothing(
 def test_a_chunk_that_keeps_failing_fails_its_items_and_the_batch_finishes(
     database: str, fake: FakeGenerator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tasks.generate
-
-    monkeypatch.setattr(tasks.generate.generate_task, "retry_delay_seconds", [0, 0])
+    monkeypatch.setenv("COPYDESK_TASK_RETRY_DELAYS", "0")  # the flow applies it to its tasks
+    get_settings.cache_clear()
     fake.fail_when = lambda request: "Beanie" in str(request.messages)
     summary = generate_batch(source=str(PRODUCTS), content_type="product_description", chunk_size=1)
 

@@ -62,11 +62,9 @@ def _items(url: str) -> list[Item]:
 def test_a_local_cluster_runs_the_chunks_and_a_failing_chunk_fails_its_items(
     database: str, model_server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tasks.generate
-
     model_server.state.responder = partial(echo_facts, refuse="Beanie")
-    # The task object travels to the workers by value (with_options makes a copy): no waits.
-    monkeypatch.setattr(tasks.generate.generate_task, "retry_delay_seconds", [0, 0])
+    # Applied by the flow (with_options): the task travels to the workers with it. No waits.
+    monkeypatch.setenv("COPYDESK_TASK_RETRY_DELAYS", "0")
     monkeypatch.setenv("COPYDESK_DASK_WORKERS", "2")
     get_settings.cache_clear()
 
