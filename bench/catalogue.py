@@ -59,3 +59,64 @@ def facts_carried(record: dict[str, str], text: str) -> float:
         price in text,
     ]
     return sum(found) / len(found)
+
+
+SHOP_NOUNS = [
+    "Trail Runner",
+    "Desk Lamp",
+    "Water Bottle",
+    "Travel Mug",
+    "Office Chair",
+    "Backpack",
+    "Espresso Grinder",
+    "Rain Jacket",
+    "Throw Blanket",
+    "Cutting Board",
+]
+SHOP_BRANDS = ["Lumo", "Summit", "Hydro", "Sitwell", "Hearth & Loom", "Trailhead"]
+SHOP_CATEGORIES = ["Outdoor", "Home", "Office", "Kitchen", "Travel"]
+SHOP_MATERIALS = ["recycled polyester", "oak", "stainless steel", "merino wool", "linen", "cotton"]
+SHOP_COLOURS = ["green", "grey", "navy", "black", "white", "red", "teal"]
+SHOP_FEATURES = [
+    "machine washable",
+    "leak-proof lid",
+    "fits most car cup holders",
+    "adjustable height",
+    "packs flat for travel",
+    "two-year warranty",
+]
+SHOP_COLUMNS = [
+    "name",
+    "brand",
+    "category",
+    "price",
+    "currency",
+    "materials",
+    "colours",
+    "dimensions",
+    "features",
+]
+
+
+def shop_product(i: int) -> dict[str, str]:
+    """Product `i` of an endless catalogue in the columns `product_description` reads
+    (lists joined with `;`): distinct for every `i`, every fact one the checks know."""
+    pick = [i % 10, i // 10 % 6, i // 60 % 5, i // 300 % 6, i // 1800 % 7]
+    noun, brand, category, material, colour = (
+        SHOP_NOUNS[pick[0]],
+        SHOP_BRANDS[pick[1]],
+        SHOP_CATEGORIES[pick[2]],
+        SHOP_MATERIALS[pick[3]],
+        SHOP_COLOURS[pick[4]],
+    )
+    return {
+        "name": f"{noun} {i:07d}",
+        "brand": brand,
+        "category": category,
+        "price": f"{9 + (i * 7) % 490}.{(i * 13) % 100:02d}",
+        "currency": ("USD", "EUR", "GBP")[i % 3],
+        "materials": material,
+        "colours": f"{colour}; {SHOP_COLOURS[(pick[4] + 3) % 7]}",
+        "dimensions": f"{20 + i % 80} x {10 + i % 40} cm",
+        "features": f"{SHOP_FEATURES[i % 6]}; {SHOP_FEATURES[(i + 2) % 6]}",
+    }
