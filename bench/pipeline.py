@@ -100,18 +100,25 @@ def verify(url: str, batch_id: int, items: int) -> dict[str, int]:
     """Every item in review, every section passed at its first attempt."""
     from sqlalchemy import func, select
 
-    from db.models import Generation, Item, Refinement
+    from db.models import Finding, Generation, Item, Refinement
     from db.session import session_scope
 
     with session_scope(url, readonly=True) as session:
         statuses = select(Item.status, func.count()).where(Item.batch_id == batch_id)
         by_status = dict(session.execute(statuses.group_by(Item.status)).all())
         generations = session.scalar(select(func.count()).select_from(Generation)) or 0
+        findings = session.scalar(select(func.count()).select_from(Finding)) or 0
         decisions = select(Refinement.decision, func.count()).group_by(Refinement.decision)
         by_decision = dict(session.execute(decisions).all())
     if by_status != {"pending_review": items} or set(by_decision) != {"passed"}:
         raise SystemExit(f"the batch did not pass cleanly: {by_status}, {by_decision}")
-    return {"pending_review": items, "generations": generations, "passed": by_decision["passed"]}
+    passed = by_decision["passed"]
+    return {
+        "pending_review": items,
+        "generations": generations,
+        "passed": passed,
+        "findings": findings,
+    }
 
 
 @contextmanager
