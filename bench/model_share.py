@@ -7,10 +7,10 @@ share outside generation is (flow wall time - time inside the model's `generate`
 wall time; target: at most 10 %. The model is loaded before the flow starts (its load
 time is reported apart), and the Prefect API and the model are warmed up with a
 2-product batch (one attempt) first. 30 products, not 100, by default: with up to three
-attempts per section the bundled model on 2 CPU cores needs ~25 minutes for 100.
+attempts per section the bundled model on 2 CPU cores needs ~20 minutes for 100.
 
     python bench/model_share.py                 # 30 products, up to 3 attempts (~8 min here)
-    python bench/model_share.py --limit 100     # the full run: ~25 minutes on 2 CPU cores
+    python bench/model_share.py --limit 100     # the full run: ~20 minutes on 2 CPU cores
 
 Appends one JSON line per run to bench/results/model_share.jsonl and rewrites
 bench/results/model_share.md with the runs so far.
@@ -181,7 +181,7 @@ def render(runs: list[dict[str, Any]]) -> str:
         "",
         "| when | model | products | attempts | chunk | wall s | in the model s "
         "| **outside the model** | " + " | ".join(STAGES) + " | Prefect | refine decisions |",
-        "|" + "---|" * (9 + len(STAGES) + 2),
+        "|" + "---|" * (8 + len(STAGES) + 2),
     ]
     for run in runs:
         decisions = ", ".join(
