@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from copydesk.content_types import ContentType, ImageSpec
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import ModelIdentity
-from copydesk.generation.hf_image import ImageRequest, ImageResult
+from copydesk.generation.image_types import ImageRequest, ImageResult
 from copydesk.hashing import sha256_text
 from copydesk.pipeline import RunIds, StageCounts, seed_for
 from copydesk.planning import PlanError, render_template

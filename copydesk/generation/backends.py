@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import TextGenerator
-from copydesk.generation.hf_image import DiffusersImageGenerator
 from copydesk.settings import Settings
+
+if TYPE_CHECKING:
+    from copydesk.generation.hf_image import DiffusersImageGenerator
 
 
 def create_text_generator(settings: Settings) -> TextGenerator:
@@ -39,6 +43,8 @@ def create_image_generator(settings: Settings) -> DiffusersImageGenerator | None
     """The configured image generator, or None when images are off."""
     if settings.image_model is None:
         return None
+    from copydesk.generation.hf_image import DiffusersImageGenerator  # imports torch
+
     return DiffusersImageGenerator(
         settings.image_model, device=settings.text_device, batch_size=settings.image_batch_size
     )

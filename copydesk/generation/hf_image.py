@@ -20,7 +20,6 @@ import io
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import KW_ONLY, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,45 +30,11 @@ from PIL import Image
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import ModelIdentity
 from copydesk.generation.device import select_device, select_dtype
+from copydesk.generation.image_types import ImageRequest, ImageResult
 from copydesk.hashing import sha256_bytes, sha256_file, sha256_json
 
 REQUIRED_CALL_PARAMETERS = ("prompt", "height", "width", "num_inference_steps", "generator")
 PNG_COMPRESS_LEVEL = 6
-
-
-@dataclass(frozen=True)
-class ImageRequest:
-    """One image: `ImageRequest("a lamp at dusk", seed=7, width=768)`."""
-
-    prompt: str
-    _: KW_ONLY
-    negative_prompt: str | None = None
-    width: int = 512
-    height: int = 512
-    steps: int = 30
-    guidance_scale: float = 7.5
-    seed: int
-
-    def __post_init__(self) -> None:
-        if self.width < 8 or self.height < 8 or self.width % 8 or self.height % 8:
-            raise ValueError("width and height must be positive multiples of 8")
-        if self.steps < 1:
-            raise ValueError("steps must be at least 1")
-        if self.guidance_scale < 0:
-            raise ValueError("guidance_scale must be >= 0")
-        if not 0 <= self.seed < 2**64:
-            raise ValueError("seed must be in [0, 2**64)")
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    png: bytes
-    sha256: str
-    width: int
-    height: int
-    seed: int
-    duration_s: float  # this image's share of its batch's wall time
-    params: dict[str, Any] = field(default_factory=dict)  # for lineage
 
 
 def _one_line(exc: BaseException) -> str:
