@@ -9,8 +9,9 @@ time is reported apart), and the Prefect API and the model are warmed up with a
 2-product batch (one attempt) first. 30 products, not 100, by default: with up to three
 attempts per section the bundled model on 2 CPU cores needs ~20 minutes for 100.
 
-    python bench/model_share.py                 # 30 products, up to 3 attempts (~8 min here)
-    python bench/model_share.py --limit 100     # the full run: ~20 minutes on 2 CPU cores
+    python bench/model_share.py                                 # 30 products, up to 3 attempts (~8 min here)
+    python bench/model_share.py --limit 100 --max-attempts 1    # 100 products, one attempt (~13 min here)
+    python bench/model_share.py --limit 100                     # 100 products, up to 3 attempts (~20 min)
 
 Appends one JSON line per run to bench/results/model_share.jsonl and rewrites
 bench/results/model_share.md with the runs so far.
