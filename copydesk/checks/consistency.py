@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from copydesk.checks import Finding
 from copydesk.checks.money import CURRENCIES, Money, find_money
+from copydesk.checks.patterns import Anchored, per_object
 from copydesk.content_types import ContentType, FieldSpec
 from copydesk.planning import SectionPlan
 
@@ -66,6 +67,7 @@ class _Folded:
     offsets: tuple[int, ...]
 
     @classmethod
+    @lru_cache(maxsize=64)  # a text is folded for the facts check, then for invented values
     def of(cls, original: str) -> _Folded:
         chars: list[str] = []
         offsets: list[int] = []
@@ -77,9 +79,15 @@ class _Folded:
             offsets.extend([index] * len(piece))
         return cls("".join(chars), tuple(offsets))
 
-    def find(self, pattern: str) -> Iterator[_Span]:
-        """The span of every match."""
-        for match in re.finditer(pattern, self.text):
+    @cached_property
+    def money(self) -> tuple[Money, ...]:
+        """Every amount of money the text states (`find_money`)."""
+        return tuple(find_money(self.text))
+
+    def find(self, pattern: str | Anchored) -> Iterator[_Span]:
+        """The span of every non-empty match."""
+        anchored = Anchored.of(pattern) if isinstance(pattern, str) else pattern
+        for match in anchored.finditer(self.text):
             if match.end() > match.start():
                 yield self.span(*match.span())
 
@@ -145,13 +153,29 @@ def _money_in(wording: str) -> Money | None:
     return Money(found[0].low, found[0].high, found[0].currency) if found else None
 
 
-def _synonyms(spec: FieldSpec, value: str) -> list[str]:
-    return [
-        s
-        for key, words in spec.synonyms.items()
-        if key.casefold() == value.casefold()
-        for s in words
-    ]
+class _SpecIndex:
+    """What matching needs of a field's spec, worked out once per spec (`_index`)."""
+
+    def __init__(self, spec: FieldSpec) -> None:
+        self.spec = spec
+        synonyms: dict[str, list[str]] = {}
+        for key, words in spec.synonyms.items():
+            synonyms.setdefault(key.casefold(), []).extend(words)
+        self.synonyms = {key: tuple(words) for key, words in synonyms.items()}
+        self.folded_synonyms = {key: frozenset(map(_fold, ws)) for key, ws in synonyms.items()}
+        self.wordings = lru_cache(maxsize=1024)(self._wordings)
+
+    def _wordings(self, field: str, value: str) -> tuple[Anchored, ...]:
+        """`_wordings`, compiled."""
+        return tuple(map(Anchored.of, _wordings(field, self.spec, value)))
+
+
+_index = per_object(_SpecIndex)
+
+
+def _synonyms(spec: FieldSpec, value: str) -> tuple[str, ...]:
+    """The synonyms the spec names for the value (its key matched in any case)."""
+    return _index(spec).synonyms.get(value.casefold(), ())
 
 
 def _wordings(field: str, spec: FieldSpec, value: Any) -> list[str]:
@@ -177,7 +201,7 @@ def _wordings(field: str, spec: FieldSpec, value: Any) -> list[str]:
     return patterns
 
 
-def _found(folded: _Folded, patterns: list[str]) -> bool:
+def _found(folded: _Folded, patterns: Iterable[str | Anchored]) -> bool:
     return any(next(folded.find(pattern), None) for pattern in patterns)
 
 
@@ -223,8 +247,10 @@ def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded)
     return [Finding(CHECK, "error", message, suggestion=suggestion, field=field)]
 
 
-def _states(folded: _Folded, money: list[Money], field: str, spec: FieldSpec, value: Any) -> bool:
-    if _found(folded, _wordings(field, spec, value)):
+def _states(
+    folded: _Folded, money: Iterable[Money], field: str, spec: FieldSpec, value: Any
+) -> bool:
+    if _found(folded, _index(spec).wordings(field, str(value))):
         return True
     wanted = money_of(field, spec, value)
     return wanted is not None and any(m.overlaps(wanted) and m.same_currency(wanted) for m in money)
@@ -240,7 +266,7 @@ def check_facts_present(
 def check_facts(facts: dict[str, Any], text: str, content_type: ContentType) -> list[Finding]:
     """An error for each fact (field → value; each list item) the text does not carry."""
     folded = _Folded.of(text)
-    money = find_money(folded.text)
+    money = folded.money
     findings: list[Finding] = []
     for field, value in facts.items():
         spec = content_type.fields[field]

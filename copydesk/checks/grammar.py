@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -29,9 +30,11 @@ from typing import Any, Literal, Protocol
 import harper
 
 from copydesk.checks import Finding
+from copydesk.checks.protected import WORD, Span, Spans, protected_spans
 
 GRAMMAR = "grammar"
 MAX_ROUNDS = 12  # fix, re-lint, fix again: 200 repeated words need 8 rounds
+LINT_CACHE_SIZE = 256  # texts whose lints a checker keeps (the fixes lint what the check will)
 DIALECTS = {
     "en-us": harper.Dialect.AMERICAN,
     "en-gb": harper.Dialect.BRITISH,
@@ -48,14 +51,9 @@ _RULE_KINDS = {
 }
 Action = Literal["replace", "remove", "insert_after"]
 _ACTIONS: tuple[Action, ...] = ("replace", "remove", "insert_after")  # by SuggestionKind
-_WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
 _LOWER = re.compile(r"[a-z]+")
 _ARTICLES = frozenset({"a", "an"})
 _GRAMMATICAL_REPEATS = frozenset({"had", "that"})
-# Words of a protected name too common to protect everywhere ("The Wrestlers").
-_COMMON = frozenset({"the", "and", "for", "with", "from", "our", "its", "not", "but", "are", "was"})
-
-Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -98,20 +96,32 @@ class GrammarChecker(Protocol):
 
 
 class HarperChecker:
-    """harper's `Linter` for one dialect; build it once (about a second) and reuse it."""
+    """harper's `Linter` for one dialect; build it once (about a second) and reuse it.
+
+    The lints of the last `LINT_CACHE_SIZE` texts are kept: the safe fixes lint a text and
+    the grammar check then lints the same (usually unchanged) text again."""
 
     def __init__(self, dialect: harper.Dialect) -> None:
         self.dialect = dialect
         self._linter = harper.Linter(dialect)
         self._lock = threading.Lock()  # a Linter raises when two threads call it at once
+        self._linted: OrderedDict[str, tuple[GrammarIssue, ...]] = OrderedDict()
 
     def lint(self, text: str) -> list[GrammarIssue]:
-        # No dedup: harper's keeps one of overlapping lints, and one sentence-long lint
-        # ("LongSentences") would hide every other lint in the sentence.
         with self._lock:
+            if (cached := self._linted.get(text)) is not None:
+                self._linted.move_to_end(text)
+                return list(cached)
+            # No dedup: harper's keeps one of overlapping lints, and one sentence-long lint
+            # ("LongSentences") would hide every other lint in the sentence.
             by_rule = self._linter.organized_lints(text, language="plaintext", dedup=False)
         issues = [_issue(rule, lint) for rule, lints in by_rule.items() for lint in lints]
-        return sorted(issues, key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS))
+        issues.sort(key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS))
+        with self._lock:
+            self._linted[text] = tuple(issues)
+            if len(self._linted) > LINT_CACHE_SIZE:
+                self._linted.popitem(last=False)
+        return issues
 
     def spelt_right(self, word: str) -> bool:
         return not any(issue.kind == "spelling" for issue in self.lint(word))
@@ -157,7 +167,7 @@ class AppliedFix:
 def check_grammar(text: str, *, language: str, protected: Sequence[str] = ()) -> list[Finding]:
     """harper's lints on the text (not on protected names), as warnings, one per span."""
     firsts: dict[Span, GrammarIssue] = {}
-    for issue in _issues(text, language, _protected_spans(text, protected)):
+    for issue in _issues(text, language, protected_spans(text, protected)):
         firsts.setdefault((issue.start, issue.end), issue)
     return [issue.finding() for issue in firsts.values()]
 
@@ -172,7 +182,7 @@ def apply_safe_fixes(
     applied: list[AppliedFix] = []
     seen = {text}
     for _ in range(MAX_ROUNDS):
-        spans = _protected_spans(text, protected)
+        spans = protected_spans(text, protected)
         fixes = [
             fix
             for issue in _issues(text, language, spans)
@@ -192,44 +202,23 @@ def apply_safe_fixes(
 
 def lints_per_100_words(text: str, findings: Sequence[Finding]) -> float:
     """Grammar findings per 100 words of the text (0.0 for a text without words)."""
-    words = len(_WORD.findall(text))
+    words = len(WORD.findall(text))
     lints = sum(1 for finding in findings if finding.check == GRAMMAR)
     return 100.0 * lints / words if words else 0.0
 
 
-def _issues(text: str, language: str, protected: list[Span]) -> list[GrammarIssue]:
+def _issues(text: str, language: str, protected: Spans) -> list[GrammarIssue]:
     issues = grammar_checker(language).lint(text)
-    return [issue for issue in issues if not _overlaps((issue.start, issue.end), protected)]
+    return [issue for issue in issues if not protected.overlaps((issue.start, issue.end))]
 
 
-def _protected_spans(text: str, protected: Sequence[str]) -> list[Span]:
-    """Where the protected strings, and their words of 3 letters or more, occur."""
-    patterns = set()
-    for value in protected:
-        words = _WORD.findall(value)
-        if words:
-            patterns.add(value.strip())
-        patterns |= {w for w in words if len(w) >= 3 and w.lower() not in _COMMON}
-    return [
-        match.span()
-        for pattern in patterns
-        for match in re.finditer(rf"(?<!\w){re.escape(pattern)}(?!\w)", text, re.IGNORECASE)
-    ]
-
-
-def _overlaps(span: Span, spans: list[Span]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in spans)
-
-
-def _safe_fix(
-    text: str, issue: GrammarIssue, language: str, protected: list[Span]
-) -> AppliedFix | None:
+def _safe_fix(text: str, issue: GrammarIssue, language: str, protected: Spans) -> AppliedFix | None:
     if not issue.edits or issue.edits[0].action != "replace":
         return None
     before, after = text[issue.start : issue.end], issue.edits[0].text
     if issue.kind == "article":
-        next_word = _WORD.search(text, issue.end)
-        name_next = next_word is not None and _overlaps(next_word.span(), protected)
+        next_word = WORD.search(text, issue.end)
+        name_next = next_word is not None and protected.overlaps(next_word.span())
         safe = {before.lower(), after.lower()} == _ARTICLES and not name_next
     elif issue.kind == "repeated_word":  # "The the" -> "The"; second copy lowercase
         words, word = before.split(), after.lower()

@@ -31,15 +31,14 @@ from copydesk.checks.consistency import (
     _END,
     _fold,
     _Folded,
+    _index,
     _label,
     _phrase,
     _Span,
-    _synonyms,
-    _wordings,
     boolean_spans,
     money_of,
 )
-from copydesk.checks.money import find_money
+from copydesk.checks.patterns import Anchored, per_object
 from copydesk.content_types import ContentType, FieldSpec
 from copydesk.planning import SectionPlan
 
@@ -87,19 +86,21 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else [str(value)]
 
 
-def _vocabulary(spec: FieldSpec) -> list[str]:
+@per_object
+def _vocabulary(spec: FieldSpec) -> tuple[str, ...]:
     words = [*(spec.values or []), *spec.known_values, *spec.synonyms]
-    return list(dict.fromkeys(words))
+    return tuple(dict.fromkeys(words))
 
 
 def _named(spec: FieldSpec, value: str, other: str) -> bool:
     """Whether `other` is one of the synonyms of `value`."""
-    return _fold(other) in {_fold(word) for word in _synonyms(spec, value)}
+    return _fold(other) in _index(spec).folded_synonyms.get(value.casefold(), ())
 
 
 def _fits(field: str, spec: FieldSpec, word: str, own: list[str]) -> bool:
     """Whether a vocabulary value agrees with one of the record's values."""
-    if any(re.search(_phrase(word), _fold(value)) for value in own):
+    phrase = Anchored.of(_phrase(word))
+    if any(phrase.search(_fold(value)) for value in own):
         return True  # the value itself, or a shorter wording of it
     if any(_named(spec, word, value) or _named(spec, value, word) for value in own):
         return True  # "low" and "1 out of 5", synonyms of each other
@@ -121,7 +122,7 @@ def _money_mentions(
     ]
     currency = record.get("currency") if "currency" in content_type.fields else None
     found = []
-    for money in find_money(folded.text):
+    for money in folded.money:
         span = folded.span(money.start, money.end)
         said = text[span[2] : span[3]]
         if not any(money.overlaps(w) for w in wanted):
@@ -144,11 +145,12 @@ def _candidates(
             found += [_mention(field, "yes", span, value is True) for span in yes]
             found += [_mention(field, "no", span, value is False) for span in no]
         elif spec.type in ("string", "enum", "list"):
-            own = _as_list(record.get(field))
+            own, wordings = _as_list(record.get(field)), _index(spec).wordings
             for word in dict.fromkeys([*own, *_vocabulary(spec)]):
-                fits = _fits(field, spec, word, own)
-                for pattern in _wordings(field, spec, word):
-                    found += [_mention(field, word, s, fits) for s in folded.find(pattern)]
+                spans = [span for pattern in wordings(field, word) for span in folded.find(pattern)]
+                if spans:  # whether it fits matters only then
+                    fits = _fits(field, spec, word, own)
+                    found += [_mention(field, word, span, fits) for span in spans]
     if "near" in content_type.fields and not record.get("near"):
         found += _place_guesses(text, folded)
     return found
@@ -169,6 +171,7 @@ def _place_guesses(text: str, folded: _Folded) -> list[Mention]:
     return guesses
 
 
+@per_object
 def _cue_fields(content_type: ContentType) -> dict[str, str]:
     """Field → its cue pattern, for the fields that have one."""
     return {
@@ -179,7 +182,8 @@ def _cue_fields(content_type: ContentType) -> dict[str, str]:
     }
 
 
-def _shared_levels(content_type: ContentType) -> set[str]:
+@per_object
+def _shared_levels(content_type: ContentType) -> frozenset[str]:
     """Level words in the vocabulary of more than one field (`high`: price and rating)."""
     seen: dict[str, set[str]] = {}
     for field, spec in content_type.fields.items():
@@ -187,7 +191,7 @@ def _shared_levels(content_type: ContentType) -> set[str]:
         for word in words:
             if _LEVEL.fullmatch(_fold(word)):
                 seen.setdefault(_fold(word), set()).add(field)
-    return {word for word, fields in seen.items() if len(fields) > 1}
+    return frozenset(word for word, fields in seen.items() if len(fields) > 1)
 
 
 def _owner(mention: Mention, text: str, cues: dict[str, str]) -> str | None:
@@ -198,7 +202,7 @@ def _owner(mention: Mention, text: str, cues: dict[str, str]) -> str | None:
     high = min([b_start for b_start, _ in breaks if b_start >= end], default=len(text))
     nearest: tuple[int, str] | None = None
     for field, pattern in cues.items():
-        for cue in re.finditer(rf"(?<![^\W_])(?:{pattern}){_END}", text[low:high]):
+        for cue in Anchored.of(rf"(?<![^\W_])(?:{pattern}){_END}").finditer(text[low:high]):
             cue_start, cue_end = cue.start() + low, cue.end() + low
             distance = max(cue_start - end, start - cue_end, 0)
             if nearest is None or distance < nearest[0]:

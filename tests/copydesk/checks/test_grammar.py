@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from typing import Any
 
 import pytest
 
-from copydesk.checks import Finding
+from copydesk.checks import Finding, grammar
 from copydesk.checks.grammar import (
     AppliedFix,
     HarperChecker,
@@ -218,18 +220,66 @@ def test_lints_per_100_words() -> None:
 def test_one_checker_serves_many_threads() -> None:
     errors: list[BaseException] = []
 
-    def work() -> None:
+    def work(thread: int) -> None:
         try:
-            for _ in range(20):
-                assert (
-                    apply_safe_fixes("This is a apple.", language="en-GB")[0] == "This is an apple."
-                )
+            for table in range(thread * 20, thread * 20 + 20):  # new texts: harper lints each
+                fixed = apply_safe_fixes(f"This is a apple for table {table}.", language="en-GB")
+                assert fixed[0] == f"This is an apple for table {table}."
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
+    threads = [threading.Thread(target=work, args=(thread,)) for thread in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+class CountingLinter:
+    """harper's linter, recording each text it lints."""
+
+    def __init__(self, linter: Any) -> None:
+        self.linter = linter
+        self.texts: list[str] = []
+
+    def organized_lints(self, text: str, **options: Any) -> Any:
+        self.texts.append(text)
+        return self.linter.organized_lints(text, **options)
+
+
+@pytest.fixture
+def linted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the en-GB checker has harper lint during the test (none kept from before)."""
+    checker = grammar_checker("en-GB")
+    assert isinstance(checker, HarperChecker)
+    counting = CountingLinter(checker._linter)
+    monkeypatch.setattr(checker, "_linter", counting)
+    monkeypatch.setattr(checker, "_linted", OrderedDict())
+    return counting.texts
+
+
+def test_the_fixes_and_the_check_lint_a_text_once(linted: list[str]) -> None:
+    fixed, fixes = apply_safe_fixes("This is a apple.", language="en-GB", protected=PLACES)
+    assert (fixed, len(fixes)) == ("This is an apple.", 1)
+    assert check_grammar(fixed, language="en-GB", protected=PLACES) == []
+    assert check_grammar("This is a apple.", language="en-GB")  # the lints kept, as found
+    assert linted == ["This is a apple.", "This is an apple."]
+
+
+def test_lints_are_kept_for_the_latest_texts(
+    linted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(grammar, "LINT_CACHE_SIZE", 2)
+    checker = grammar_checker("en-GB")
+    first = checker.lint("This is a apple.")
+    first.clear()  # a copy: what is kept stays whole
+    assert checker.lint("This is a apple.") == checker.lint("This is a apple.") != []
+    for text in ["We walked to the the park.", "The pub is quiet.", "This is a apple."]:
+        checker.lint(text)
+    assert linted == [
+        "This is a apple.",
+        "We walked to the the park.",
+        "The pub is quiet.",
+        "This is a apple.",  # the third text since pushed it out
+    ]
