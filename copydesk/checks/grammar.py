@@ -96,25 +96,41 @@ class GrammarChecker(Protocol):
 
 
 class HarperChecker:
-    """harper's `Linter` for one dialect; build it once (about a second) and reuse it.
+    """harper's `Linter`s for one dialect; build the checker once and reuse it.
 
-    The lints of the last `LINT_CACHE_SIZE` texts are kept: the safe fixes lint a text and
-    the grammar check then lints the same (usually unchanged) text again."""
+    A `Linter` lints one text at a time and releases the GIL while it works, so the
+    checker lends one linter to each thread linting at the same moment (the first takes
+    about half a second to build, the next ones a few milliseconds: they share the
+    dictionary) and threads lint side by side. The lints of the last `LINT_CACHE_SIZE`
+    texts are kept: the safe fixes lint a text and the grammar check then lints the same
+    (usually unchanged) text again."""
 
     def __init__(self, dialect: harper.Dialect) -> None:
         self.dialect = dialect
-        self._linter = harper.Linter(dialect)
-        self._lock = threading.Lock()  # a Linter raises when two threads call it at once
+        self._idle = [harper.Linter(dialect)]
+        self._lock = threading.Lock()  # guards the idle linters and the cache
         self._linted: OrderedDict[str, tuple[GrammarIssue, ...]] = OrderedDict()
+
+    @property
+    def linters(self) -> int:
+        """How many linters are idle (as many as were ever needed at once, when idle)."""
+        return len(self._idle)
 
     def lint(self, text: str) -> list[GrammarIssue]:
         with self._lock:
             if (cached := self._linted.get(text)) is not None:
                 self._linted.move_to_end(text)
                 return list(cached)
+            linter = self._idle.pop() if self._idle else None
+        if linter is None:
+            linter = harper.Linter(self.dialect)
+        try:
             # No dedup: harper's keeps one of overlapping lints, and one sentence-long lint
             # ("LongSentences") would hide every other lint in the sentence.
-            by_rule = self._linter.organized_lints(text, language="plaintext", dedup=False)
+            by_rule = linter.organized_lints(text, language="plaintext", dedup=False)
+        finally:
+            with self._lock:
+                self._idle.append(linter)
         issues = [_issue(rule, lint) for rule, lints in by_rule.items() for lint in lints]
         issues.sort(key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS))
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -236,6 +237,48 @@ def test_one_checker_serves_many_threads() -> None:
     assert errors == []
 
 
+def test_threads_linting_at_once_each_get_a_linter(monkeypatch: pytest.MonkeyPatch) -> None:
+    checker = HarperChecker(grammar_checker("en-GB").dialect)
+    monkeypatch.setattr(checker, "_linted", OrderedDict())
+    inside, most = 0, 0
+    counter = threading.Lock()
+    real = type(checker._idle[0])
+
+    class SlowLinter:
+        """harper's linter, counting the threads inside it at once."""
+
+        def __init__(self, dialect: Any) -> None:
+            self.linter = real(dialect)
+
+        def organized_lints(self, text: str, **options: Any) -> Any:
+            nonlocal inside, most
+            with counter:
+                inside += 1
+                most = max(most, inside)
+            try:
+                time.sleep(0.3)  # long enough for all three to arrive
+                return self.linter.organized_lints(text, **options)
+            finally:
+                with counter:
+                    inside -= 1
+
+    monkeypatch.setattr(grammar.harper, "Linter", SlowLinter)
+    checker._idle = [SlowLinter(checker.dialect)]
+    barrier = threading.Barrier(3)
+
+    def work(thread: int) -> None:
+        barrier.wait()
+        assert checker.lint(f"This is a apple number {thread}.")
+
+    threads = [threading.Thread(target=work, args=(thread,)) for thread in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 3  # no thread waited for another's linter
+    assert checker.linters == 3  # all back, for the next texts
+
+
 class CountingLinter:
     """harper's linter, recording each text it lints."""
 
@@ -253,8 +296,8 @@ def linted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts the en-GB checker has harper lint during the test (none kept from before)."""
     checker = grammar_checker("en-GB")
     assert isinstance(checker, HarperChecker)
-    counting = CountingLinter(checker._linter)
-    monkeypatch.setattr(checker, "_linter", counting)
+    counting = CountingLinter(checker._idle[0])
+    monkeypatch.setattr(checker, "_idle", [counting])
     monkeypatch.setattr(checker, "_linted", OrderedDict())
     return counting.texts
 
