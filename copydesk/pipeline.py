@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from copydesk.checks import Finding as CheckFinding
 from copydesk.content_types import ContentType, load_content_type
@@ -27,7 +27,7 @@ from copydesk.ingest import chunked
 from copydesk.planning import Plan, PlanError, SectionPlan, render_plan
 from copydesk.render import render_outputs
 from copydesk.sources import ingest_source, parse_source
-from copydesk.storage import ObjectStore, item_key
+from copydesk.storage import NewObject, ObjectStore, StoredObject, item_key
 from db import repository as repo
 from db.models import (
     WORK_STATUSES,
@@ -153,22 +153,25 @@ def ingest_batch(
 def plan_chunk(url: str, item_ids: Sequence[int], content_type: ContentType) -> StageCounts:
     counts = StageCounts()
     with session_scope(url) as session:
+        plans = []
         for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.INGESTED):
             try:
                 plan = render_plan(content_type, item.input_record)
             except PlanError as exc:
                 _fail(item, f"plan: {exc}", counts)
                 continue
-            session.add(
-                PlanRow(
-                    item_id=item.id,
-                    content_type=plan.content_type,
-                    template_sha256=plan.template_sha256,
-                    outline=plan.as_dict(),
-                )
+            plans.append(
+                {
+                    "item_id": item.id,
+                    "content_type": plan.content_type,
+                    "template_sha256": plan.template_sha256,
+                    "outline": plan.as_dict(),
+                }
             )
             item.status = ItemStatus.PLANNED
             counts.done += 1
+        if plans:
+            session.execute(insert(PlanRow), plans)  # one statement, not one row at a time
     return counts
 
 
@@ -221,11 +224,18 @@ class NewGeneration:
 
 
 def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[ItemWork], list[int]]:
-    """Snapshot what a stage needs, in a read-only scope (no lock held afterwards)."""
+    """Snapshot what a stage needs, in a read-only scope (no lock held afterwards): a
+    few queries for the whole chunk."""
     work, missing = [], []
     with session_scope(url, readonly=True) as session:
-        for item in repo.items_in_status(session=session, ids=item_ids, status=status):
-            plan_row = repo.latest_plan(session=session, item_id=item.id)
+        items = repo.items_in_status(session=session, ids=item_ids, status=status)
+        ids = [item.id for item in items]
+        plans = repo.latest_plans(session=session, item_ids=ids)
+        generations = repo.generations_by_item(session=session, item_ids=ids)
+        later_rounds = [item.id for item in items if item.generation_round > 1]
+        notes = repo.regeneration_notes_by_item(session=session, item_ids=later_rounds)
+        for item in items:
+            plan_row = plans.get(item.id)
             if plan_row is None:
                 missing.append(item.id)
                 continue
@@ -233,8 +243,8 @@ def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[Item
             unit = ItemWork(item.id, item.input_sha256, plan_row.id, sections, item.input_record)
             unit.generation_round = item.generation_round
             if item.generation_round > 1:
-                unit.notes = repo.regeneration_notes(session=session, item_id=item.id)
-            for generation in repo.generations_of(session=session, item_id=item.id):
+                unit.notes = notes.get(item.id)
+            for generation in generations.get(item.id, ()):
                 unit.latest[generation.section] = Attempt(
                     generation.attempt, generation.output, row_id=generation.id
                 )
@@ -289,7 +299,9 @@ def _write_generations(
             i.id: i
             for i in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.PLANNED)
         }
-        session.add_all(generation_row(g, generator, run) for g in new if g.item_id in items)
+        rows = [generation_values(g, generator, run) for g in new if g.item_id in items]
+        if rows:
+            session.execute(insert(Generation), rows)  # one statement, not one row at a time
         for item in items.values():
             item.status = ItemStatus.GENERATED
             counts.done += 1
@@ -314,22 +326,27 @@ class _OutputWork:
 
 def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
     with session_scope(url, readonly=True) as session:
+        items = repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED)
+        ids = [item.id for item in items]
+        generations = repo.generations_by_item(session=session, item_ids=ids)
+        refinements = repo.refinements_by_item(session=session, item_ids=ids)
+        errors, final_errors = repo.item_error_counts(session=session, item_ids=ids)
         work = []
-        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED):
-            best = best_generations(session, item)
-            by_id = {g.id: g for g in repo.generations_of(session=session, item_id=item.id)}
-            refinements = repo.refinements_of(
-                session=session, item_id=item.id, generation_round=item.generation_round
-            )
-            errors = repo.final_error_count(
-                session=session, refinement_ids=[r.id for r in refinements]
-            )
+        for item in items:
+            of_item = generations.get(item.id, [])
+            best = best_generations(of_item, item.generation_round, errors)
+            by_id = {g.id: g for g in of_item}
+            decisions = [
+                r
+                for r in refinements.get(item.id, ())
+                if r.generation_round == item.generation_round
+            ]
             final = {name: g.output for name, g in best.items()}
-            final |= {r.section: r.text for r in refinements}
+            final |= {r.section: r.text for r in decisions}
             model = best | {
-                r.section: by_id[r.generation_id] for r in refinements if r.generation_id in by_id
+                r.section: by_id[r.generation_id] for r in decisions if r.generation_id in by_id
             }
-            refined = any(r.text != model[r.section].output for r in refinements)
+            refined = any(r.text != model[r.section].output for r in decisions)
             work.append(
                 _OutputWork(
                     item.id,
@@ -339,7 +356,7 @@ def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
                     model,
                     refined,
                     item.generation_round,
-                    errors,
+                    sum(final_errors.get(r.id, 0) for r in decisions),
                 )
             )
     return work
@@ -358,6 +375,35 @@ def _revision(
     )
 
 
+def render_documents(
+    content_type: ContentType,
+    record: dict[str, Any],
+    sections: dict[str, str],
+    batch_id: int,
+    item_id: int,
+) -> tuple[str, list[tuple[str, NewObject]]]:
+    """Render an item's documents from its section texts, each under a content-addressed
+    name: the Markdown, and `[(format, object to put)]`."""
+    documents = render_outputs(content_type, record, sections)
+    objects = []
+    for document in documents:
+        text_hash = hashlib.sha256(document.data).hexdigest()[:16]
+        key = item_key(batch_id, item_id, f"{text_hash}.{document.extension}")
+        objects.append((document.format, NewObject(key, document.data, document.media_type)))
+    markdown = next(d for d in documents if d.format == "markdown").data.decode()
+    return markdown, objects
+
+
+def _outputs(
+    objects: Sequence[tuple[str, NewObject]], stored: Sequence[StoredObject]
+) -> dict[str, dict[str, str]]:
+    """`{format: {key, sha256}}` of an item's stored documents."""
+    return {
+        format: {"key": obj.key, "sha256": obj.sha256}
+        for (format, _), obj in zip(objects, stored, strict=True)
+    }
+
+
 def store_documents(
     content_type: ContentType,
     record: dict[str, Any],
@@ -368,15 +414,9 @@ def store_documents(
 ) -> tuple[str, dict[str, dict[str, str]]]:
     """Render an item's documents from its section texts and put them in the store under
     content-addressed names; return the Markdown and `{format: {key, sha256}}`."""
-    documents = render_outputs(content_type, record, sections)
-    outputs = {}
-    for document in documents:
-        text_hash = hashlib.sha256(document.data).hexdigest()[:16]
-        key = item_key(batch_id, item_id, f"{text_hash}.{document.extension}")
-        stored = store.put(key, document.data, document.media_type)
-        outputs[document.format] = {"key": stored.key, "sha256": stored.sha256}
-    markdown = next(d for d in documents if d.format == "markdown").data.decode()
-    return markdown, outputs
+    markdown, objects = render_documents(content_type, record, sections, batch_id, item_id)
+    stored = store.put_many([obj for _, obj in objects])
+    return markdown, _outputs(objects, stored)
 
 
 def output_chunk(
@@ -387,16 +427,17 @@ def output_chunk(
     The model's own text is kept as a `model` revision; when the refiner changed it, a
     `refiner` revision (its child) holds the final text. In a regeneration round the new
     revisions are children of the item's latest revision. Rendering and the object-store puts
-    run with no transaction open (puts of the same bytes are no-ops, so a redo is safe);
-    revisions and statuses go in one short one.
+    (the chunk's documents in one `put_many`) run with no transaction open (puts of the
+    same bytes are no-ops, so a redo is safe); revisions and statuses go in one short one.
     """
+    snapshot = _output_snapshot(url, item_ids)
+    rendered = [
+        render_documents(content_type, w.record, w.final, w.batch_id, w.item_id) for w in snapshot
+    ]
+    stored = iter(store.put_many([obj for _, objects in rendered for _, obj in objects]))
     revisions: dict[int, list[Revision]] = {}
-    check_errors: dict[int, int] = {}
-    for work in _output_snapshot(url, item_ids):
-        check_errors[work.item_id] = work.check_errors
-        markdown, outputs = store_documents(
-            content_type, work.record, work.final, store, work.batch_id, work.item_id
-        )
+    for work, (markdown, objects) in zip(snapshot, rendered, strict=True):
+        outputs = _outputs(objects, [next(stored) for _ in objects])
         model_id = next(iter(work.model.values())).model_id
         if work.refined:
             raw = {name: g.output for name, g in work.model.items()}
@@ -410,8 +451,21 @@ def output_chunk(
             chain = [_revision(work.item_id, AuthorKind.MODEL, model_id, markdown, work.final)]
         chain[-1].object_key, chain[-1].outputs = outputs["markdown"]["key"], outputs
         revisions[work.item_id] = chain
+    check_errors = {work.item_id: work.check_errors for work in snapshot}
+    return _write_revisions(url, revisions, check_errors)
+
+
+def _write_revisions(
+    url: str, revisions: dict[int, list[Revision]], check_errors: dict[int, int]
+) -> StageCounts:
+    """Add each still-refined item's revisions (unless a first round already has its
+    model revision) and put the item in review.
+
+    No autoflush: each item's look-up would otherwise flush the items before it one by
+    one; everything is flushed once, at the commit (the look-ups are about the item's
+    own rows, which none of the unflushed ones are)."""
     counts = StageCounts()
-    with session_scope(url) as session:
+    with session_scope(url) as session, session.no_autoflush:
         ids = list(revisions)
         for item in repo.items_in_status(session=session, ids=ids, status=ItemStatus.REFINED):
             first_round = item.generation_round == 1
@@ -437,62 +491,75 @@ def finish_batch(url: str, batch_id: int) -> None:
         batch.finished_at = datetime.now(UTC)
 
 
-def best_generations(session: Any, item: Item) -> dict[str, Generation]:
-    """Per section: the attempt of the item's current round with the fewest error findings
-    (the latest on a tie)."""
-    generations = [
-        g
-        for g in repo.generations_of(session=session, item_id=item.id)
-        if g.generation_round == item.generation_round
-    ]
-    errors = repo.error_counts(session=session, generation_ids=[g.id for g in generations])
+def best_generations(
+    generations: Sequence[Generation], generation_round: int, errors: dict[int, int]
+) -> dict[str, Generation]:
+    """Per section: the attempt of `generation_round` with the fewest error findings (the
+    latest on a tie), from an item's generations in id order and `{generation_id: errors}`."""
     best: dict[str, Generation] = {}
     for generation in generations:  # in id order, so later attempts win ties
+        if generation.generation_round != generation_round:
+            continue
         current = best.get(generation.section)
         if current is None or errors.get(generation.id, 0) <= errors.get(current.id, 0):
             best[generation.section] = generation
     return best
 
 
-def generation_row(new: NewGeneration, generator: TextGenerator, run: RunIds) -> Generation:
+def generation_values(new: NewGeneration, generator: TextGenerator, run: RunIds) -> dict[str, Any]:
+    """A `generations` row for a model call, as column values."""
     identity, request, result = generator.identity, new.request, new.result
-    return Generation(
-        item_id=new.item_id,
-        plan_id=new.plan_id,
-        section=new.section,
-        attempt=new.attempt,
-        generation_round=new.generation_round,
-        backend=identity.backend,
-        model_id=identity.model_id,
-        model_revision=identity.revision,
-        decoding=request.decoding.as_dict(),
-        seed=result.seed if result.seed is not None else request.seed,
-        prompt=result.prompt_text,
-        prompt_sha256=sha256_text(result.prompt_text),
-        output=result.text,
-        tokens_in=result.tokens_in,
-        tokens_out=result.tokens_out,
-        finish_reason=result.finish_reason,
-        duration_s=result.duration_s,
-        device=identity.device,
-        dtype=identity.dtype,
-        library_versions=identity.library_versions,
-        prefect_flow_run_id=run.flow_run_id,
-        prefect_task_run_id=run.task_run_id,
-    )
+    return {
+        "item_id": new.item_id,
+        "plan_id": new.plan_id,
+        "section": new.section,
+        "attempt": new.attempt,
+        "generation_round": new.generation_round,
+        "backend": identity.backend,
+        "model_id": identity.model_id,
+        "model_revision": identity.revision,
+        "decoding": request.decoding.as_dict(),
+        "seed": result.seed if result.seed is not None else request.seed,
+        "prompt": result.prompt_text,
+        "prompt_sha256": sha256_text(result.prompt_text),
+        "output": result.text,
+        "tokens_in": result.tokens_in,
+        "tokens_out": result.tokens_out,
+        "finish_reason": result.finish_reason,
+        "duration_s": result.duration_s,
+        "device": identity.device,
+        "dtype": identity.dtype,
+        "library_versions": identity.library_versions,
+        "prefect_flow_run_id": run.flow_run_id,
+        "prefect_task_run_id": run.task_run_id,
+    }
+
+
+def finding_values(
+    item_id: int,
+    generation_id: int | None,
+    finding: CheckFinding,
+    *,
+    refinement_id: int | None = None,
+    section: str | None = None,
+) -> dict[str, Any]:
+    """A `findings` row for what a check found, as column values."""
+    return {
+        "item_id": item_id,
+        "generation_id": generation_id,
+        "refinement_id": refinement_id,
+        "section": section,
+        "check": finding.check,
+        "severity": finding.severity,
+        "span_start": finding.span_start,
+        "span_end": finding.span_end,
+        "message": finding.message,
+        "suggestion": finding.suggestion,
+    }
 
 
 def finding_row(item_id: int, generation_id: int | None, finding: CheckFinding) -> Finding:
-    return Finding(
-        item_id=item_id,
-        generation_id=generation_id,
-        check=finding.check,
-        severity=finding.severity,
-        span_start=finding.span_start,
-        span_end=finding.span_end,
-        message=finding.message,
-        suggestion=finding.suggestion,
-    )
+    return Finding(**finding_values(item_id, generation_id, finding))
 
 
 def _fail(item: Item, reason: str, counts: StageCounts) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
+
 from copydesk.checks import Finding, record_strings, run_section_checks
 from copydesk.checks.grammar import AppliedFix, apply_safe_fixes
 from copydesk.checks.hygiene import trim_unfinished
@@ -30,14 +32,15 @@ from copydesk.pipeline import (
     NewGeneration,
     RunIds,
     StageCounts,
-    finding_row,
-    generation_row,
+    finding_values,
+    generation_values,
     load_work,
     seed_for,
 )
 from copydesk.planning import PlanError, SectionPlan, render_template, tidy_text
 from db import repository as repo
-from db.models import ItemStatus, RefineDecision, Refinement
+from db.models import Finding as FindingRow
+from db.models import Generation, ItemStatus, RefineDecision, Refinement
 from db.session import session_scope
 
 FALLBACK_TEMPLATE = "{section}.fallback.j2"
@@ -219,7 +222,8 @@ def write_refinements(
     generator: TextGenerator,
     run: RunIds,
 ) -> StageCounts:
-    """New attempts, every attempt's findings, the decisions and their final findings."""
+    """New attempts, every attempt's findings, the decisions and their final findings
+    (each table's rows in one batched statement)."""
     counts = StageCounts()
     with session_scope(url) as session:
         ids = [unit.item_id for unit in units]
@@ -227,17 +231,15 @@ def write_refinements(
             i.id: i
             for i in repo.items_in_status(session=session, ids=ids, status=ItemStatus.GENERATED)
         }
-        rows = [generation_row(g, generator, run) if g.item_id in items else None for g in new]
-        session.add_all(row for row in rows if row is not None)
-        session.flush()
+        kept = [index for index, g in enumerate(new) if g.item_id in items]
+        rows = [generation_values(new[index], generator, run) for index in kept]
+        inserted = repo.insert_rows(session=session, model=Generation, rows=rows)
+        new_ids = dict(zip(kept, inserted, strict=True))
 
         def row_id(attempt: Attempt) -> int | None:
-            if attempt.new is None:
-                return attempt.row_id
-            row = rows[attempt.new]
-            return row.id if row is not None else None
+            return attempt.row_id if attempt.new is None else new_ids.get(attempt.new)
 
-        refinements = []
+        findings, decided = [], []
         for outcome in outcomes:
             item_id = outcome.work.unit.item_id
             if item_id not in items:
@@ -245,16 +247,18 @@ def write_refinements(
             for attempt, checked in outcome.work.checked:
                 generation_id = row_id(attempt)
                 for finding in checked.findings if generation_id is not None else ():
-                    session.add(finding_row(item_id, generation_id, finding))
-            refinement = _refinement_row(outcome, row_id, run)
-            session.add(refinement)
-            refinements.append((outcome, refinement))
-        session.flush()
-        for outcome, refinement in refinements:
-            for finding in outcome.final.findings:
-                row = finding_row(refinement.item_id, None, finding)
-                row.refinement_id, row.section = refinement.id, refinement.section
-                session.add(row)
+                    findings.append(finding_values(item_id, generation_id, finding))
+            decided.append(outcome)
+        refinements = [_refinement_row(outcome, row_id, run) for outcome in decided]
+        refinement_ids = repo.insert_rows(session=session, model=Refinement, rows=refinements)
+        for outcome, refinement_id in zip(decided, refinement_ids, strict=True):
+            item_id, section = outcome.work.unit.item_id, outcome.work.section.name
+            findings += [
+                finding_values(item_id, None, f, refinement_id=refinement_id, section=section)
+                for f in outcome.final.findings
+            ]
+        if findings:
+            session.execute(insert(FindingRow), findings)
         for item in items.values():
             item.status = ItemStatus.REFINED
             counts.done += 1
@@ -266,21 +270,22 @@ def write_refinements(
     return counts
 
 
-def _refinement_row(outcome: Outcome, row_id: Any, run: RunIds) -> Refinement:
+def _refinement_row(outcome: Outcome, row_id: Any, run: RunIds) -> dict[str, Any]:
+    """A `refinements` row for a section's decision, as column values."""
     work, final = outcome.work, outcome.final
     first = work.checked[0][1]
     metrics = section_metrics(work.section, final, first)
-    return Refinement(
-        item_id=work.unit.item_id,
-        section=work.section.name,
-        generation_round=work.unit.generation_round,
-        generation_id=row_id(outcome.attempt) if outcome.attempt is not None else None,
-        decision=outcome.decision,
-        attempts=len(work.checked),
-        text=final.text,
-        text_sha256=sha256_text(final.text),
-        fixes=[fix.as_dict() for fix in final.fixes],
-        metrics=metrics,
-        prefect_flow_run_id=run.flow_run_id,
-        prefect_task_run_id=run.task_run_id,
-    )
+    return {
+        "item_id": work.unit.item_id,
+        "section": work.section.name,
+        "generation_round": work.unit.generation_round,
+        "generation_id": row_id(outcome.attempt) if outcome.attempt is not None else None,
+        "decision": outcome.decision,
+        "attempts": len(work.checked),
+        "text": final.text,
+        "text_sha256": sha256_text(final.text),
+        "fixes": [fix.as_dict() for fix in final.fixes],
+        "metrics": metrics,
+        "prefect_flow_run_id": run.flow_run_id,
+        "prefect_task_run_id": run.task_run_id,
+    }

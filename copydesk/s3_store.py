@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -15,11 +16,18 @@ from minio.error import MinioException, S3Error
 from copydesk.errors import ConfigurationError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import Settings
-from copydesk.storage import StoredObject, _same_or_conflict, validate_key, validate_prefix
+from copydesk.storage import (
+    NewObject,
+    StoredObject,
+    _same_or_conflict,
+    validate_key,
+    validate_prefix,
+)
 
 T = TypeVar("T")
 SHA256_META = "sha256"
 DOWNLOAD_CHUNK = 1 << 20  # bytes read from the response at a time by `download`
+PUT_WORKERS = 8  # puts at a time in `put_many` (the HTTP pool keeps 10 connections)
 
 _CREDENTIAL_CODES = {
     "SignatureDoesNotMatch": "the secret key is wrong",
@@ -148,6 +156,22 @@ class S3Store:
             ),
         )
         return obj
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[StoredObject]:
+        """Up to `PUT_WORKERS` puts at a time (each is two round trips to the server).
+        After a failure the puts not yet started are dropped; the first failure in
+        `objects`' order is raised, as the same puts one by one would have."""
+        if len(objects) < 2:
+            return [self.put(*obj) for obj in objects]
+        self.ensure_bucket()  # once, not from every thread
+        with ThreadPoolExecutor(max_workers=PUT_WORKERS) as pool:
+            futures = [pool.submit(self.put, *obj) for obj in objects]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def get(self, key: str) -> bytes:
         validate_key(key)

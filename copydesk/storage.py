@@ -22,17 +22,19 @@ import mimetypes
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import Settings
 
+STAGE_WORKERS = 8  # `LocalStore.put_many`: objects written (and fsynced) at a time
 KEY_ROOTS = ("batches", "published", "exports", "doctor", "inbox")
 MAX_KEY_LENGTH = 1024
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
@@ -46,6 +48,14 @@ class StoredObject:
     content_type: str
 
 
+class NewObject(NamedTuple):
+    """What `put` takes, for `put_many`."""
+
+    key: str
+    data: bytes
+    content_type: str
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """Where rendered documents, images and exports live."""
@@ -53,6 +63,11 @@ class ObjectStore(Protocol):
     description: str
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
+    def put_many(self, objects: Sequence[NewObject]) -> list[StoredObject]:
+        """`put` each of `objects` (in order, or several at a time where the store gains
+        by it); the first failure is raised, once no put is under way any more."""
+        ...
+
     def get(self, key: str) -> bytes: ...
     def download(self, key: str, path: Path) -> int:
         """Write the object to `path` in chunks (memory stays flat); return its size."""
@@ -107,11 +122,35 @@ def published_key(content_type: str, slug: str, extension: str) -> str:
 
 
 class LocalStore:
-    """Objects as files under a root folder; metadata in a sidecar `.meta` tree."""
+    """Objects as files under a root folder; metadata in a sidecar `.meta` tree.
+
+    A put writes the sidecar (`.meta/{key}.json`: size, digest, content type), then the
+    object, each to a temporary file renamed into place: readers see whole files, and an
+    object only once its sidecar is there. Only the object is fsynced before its rename
+    (its bytes are what a committed row points to); the sidecar holds nothing that the
+    object does not, so one that a power loss left empty or cut short is read as "hash
+    the object": `stat` recomputes the digest, a redo's put of the same bytes is a no-op
+    (and rewrites the sidecar), different bytes are a conflict. A missing sidecar means
+    an object dropped in by another tool (no digest); the write order keeps Copydesk's
+    own puts out of that case.
+
+    `put_many` writes and fsyncs the new objects' temporary files several at a time
+    (fsyncs under way together share the file system's journal commits; one after the
+    other, each waits for its own), then makes the puts one by one, each renaming its
+    object's file into place: a crash leaves the objects put before it, in order (and
+    perhaps hidden `.tmp-` files, which nothing reads).
+
+    Symbolic links that lead out of the root folder are refused. `put` checks each
+    folder once per store (it makes the folders it needs, and remembers the ones it
+    made or found inside the root: the pipeline puts several objects per item folder)
+    and the object's own names on every put; the other calls resolve the whole path.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.description = f"local folder {self.root}"
+        self._folders: set[Path] = set()  # made or checked by `_folder`: inside the root
+        self._staged: dict[str, _Staged] = {}  # by key: `put_many`'s files for `put`
 
     def _path(self, key: str) -> Path:
         return self._inside(key, self.root / validate_key(key))
@@ -128,17 +167,95 @@ class LocalStore:
             )
         return path
 
+    def _folder(self, key: str, folder: Path) -> None:
+        """Make `folder` and its parents as needed; refuse a link out of the root."""
+        if folder in self._folders:
+            return
+        if folder == self.root:
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            self._folder(key, folder.parent)
+            try:
+                folder.mkdir()  # made in a folder inside the root: inside too
+            except FileExistsError:
+                if folder.is_symlink():
+                    self._inside(key, folder)
+        self._folders.add(folder)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        """The object's and its sidecar's paths (the links on the way not checked)."""
+        return self.root / validate_key(key), self.root / ".meta" / f"{key}.json"
+
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         obj = StoredObject(key, len(data), sha256_bytes(data), content_type)
-        existing = self.stat(key)
-        if existing is not None:
-            return _same_or_conflict(existing, obj, self.description)
+        path, meta = self._paths(key)
+        staged = self._staged.pop(key, None)
         try:
-            _write_atomic(self._meta_path(key), json.dumps(obj.__dict__).encode())
-            _write_atomic(self._path(key), data)
+            self._folder(key, path.parent)
+            self._folder(key, meta.parent)
+            existing, whole = self._stat(key, path, meta)
+            if existing is not None:
+                same = _same_or_conflict(existing, obj, self.description)
+                if whole:
+                    return same
+                self._write(key, meta, _sidecar(obj), sync=False)  # repair a torn sidecar
+                return obj
+            if staged is not None and staged.obj == obj:
+                os.replace(staged.sidecar, meta)
+                os.replace(staged.data, path)
+            else:
+                self._write(key, meta, _sidecar(obj), sync=False)
+                self._write(key, path, data, sync=True)
         except OSError as exc:
             raise StorageError(f"cannot write {key!r} to {self.description}: {exc}") from exc
         return obj
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[StoredObject]:
+        """The puts one after the other, their files written beforehand, `STAGE_WORKERS`
+        objects at a time (see the class's docstring)."""
+        staged = self._stage(objects) if len(objects) > 1 else []
+        try:
+            return [self.put(*obj) for obj in objects]
+        finally:
+            for entry in staged:  # remove the files that no put took
+                if self._staged.get(entry.obj.key) is entry:
+                    del self._staged[entry.obj.key]
+                entry.sidecar.unlink(missing_ok=True)
+                entry.data.unlink(missing_ok=True)
+
+    def _stage(self, objects: Sequence[NewObject]) -> list[_Staged]:
+        new = {obj.key: obj for obj in objects if obj.key not in self._staged}
+        with ThreadPoolExecutor(max_workers=STAGE_WORKERS) as pool:
+            staged = [entry for entry in pool.map(self._prepare, new.values()) if entry]
+        self._staged.update((entry.obj.key, entry) for entry in staged)
+        return staged
+
+    def _prepare(self, new: NewObject) -> _Staged | None:
+        """The files of an object not stored yet, written (the object's fsynced). None
+        for one stored already, or on any trouble: its put meets it and reports it."""
+        try:
+            path, meta = self._paths(new.key)
+            self._folder(new.key, path.parent)
+            self._folder(new.key, meta.parent)
+            if os.path.lexists(path):
+                return None
+            obj = StoredObject(new.key, len(new.data), sha256_bytes(new.data), new.content_type)
+            sidecar = _write_temporary(meta, _sidecar(obj), sync=False)
+            try:
+                return _Staged(obj, _write_temporary(path, new.data, sync=True), sidecar)
+            except OSError:
+                sidecar.unlink(missing_ok=True)
+                raise
+        except (StorageError, OSError):
+            return None
+
+    def _write(self, key: str, path: Path, data: bytes, *, sync: bool) -> None:
+        try:
+            _write_atomic(path, data, sync=sync)
+        except FileNotFoundError:  # a remembered folder was removed since: check them again
+            self._folders.clear()
+            self._folder(key, path.parent)
+            _write_atomic(path, data, sync=sync)
 
     def get(self, key: str) -> bytes:
         try:
@@ -159,13 +276,27 @@ class LocalStore:
         return path.stat().st_size
 
     def stat(self, key: str) -> StoredObject | None:
-        path, meta = self._path(key), self._meta_path(key)
+        return self._stat(key, self._path(key), self._meta_path(key))[0]
+
+    def _stat(self, key: str, path: Path, meta: Path) -> tuple[StoredObject | None, bool]:
+        """The object's metadata (None if there is no object), and whether its sidecar
+        is whole (if not, the metadata comes from the object itself)."""
+        if path.is_symlink():
+            self._inside(key, path)
+        if meta.is_symlink():
+            self._inside(key, meta)
         if not path.is_file():
-            return None
-        if not meta.is_file():  # a file dropped in by hand, as an S3 upload by another tool
+            return None, True
+        try:
+            return StoredObject(**json.loads(meta.read_bytes())), True
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # A file dropped in by hand, as an S3 upload by another tool.
             content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            return StoredObject(key, path.stat().st_size, "", content_type)
-        return StoredObject(**json.loads(meta.read_text()))
+            return StoredObject(key, path.stat().st_size, "", content_type), True
+        except (ValueError, TypeError):  # torn by a crash after its object was written
+            data = path.read_bytes()
+            content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            return StoredObject(key, len(data), sha256_bytes(data), content_type), False
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         prefix = validate_prefix(prefix)
@@ -188,17 +319,46 @@ class LocalStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+@dataclass(frozen=True)
+class _Staged:
+    """An object's files that `LocalStore.put_many` wrote for its put to rename."""
+
+    obj: StoredObject
+    data: Path  # fsynced
+    sidecar: Path
+
+
+def _sidecar(obj: StoredObject) -> bytes:
+    return json.dumps(obj.__dict__).encode()
+
+
+def _write_temporary(path: Path, data: bytes, *, sync: bool = True) -> Path:
+    """A new hidden file in `path`'s folder (which must exist) holding `data`, fsynced
+    when `sync`, to be renamed to `path`."""
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _write_atomic(path: Path, data: bytes, *, sync: bool) -> None:
+    """Write `path` through a temporary file renamed into place (fsynced first if `sync`)."""
+    tmp = _write_temporary(path, data, sync=sync)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import (
+    Base,
     Batch,
     BatchStatus,
     Decision,
@@ -102,6 +103,19 @@ def add_items(*, session: Session, batch_id: int, items: Iterable[NewItem]) -> i
     return len(session.scalars(statement.returning(Item.id), rows).all())
 
 
+def insert_rows(
+    *, session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows of `model` (column values) in one batched statement and return their
+    ids in the order of `rows`: for many rows that nothing else in the session refers to
+    (much cheaper than adding ORM objects one by one)."""
+    if not rows:
+        return []
+    id_column = model.__table__.c.id
+    statement = insert(model).returning(id_column, sort_by_parameter_order=True)
+    return list(session.scalars(statement, list(rows)))
+
+
 def count_items_by_status(*, session: Session, batch_id: int) -> dict[str, int]:
     query = (
         select(Item.status, func.count())
@@ -142,19 +156,44 @@ def latest_plan(*, session: Session, item_id: int) -> Plan | None:
     return session.scalars(query).first()
 
 
-def generations_of(*, session: Session, item_id: int) -> list[Generation]:
-    query = select(Generation).where(Generation.item_id == item_id).order_by(Generation.id)
-    return list(session.scalars(query))
+def generations_by_item(
+    *, session: Session, item_ids: Sequence[int]
+) -> dict[int, list[Generation]]:
+    """Several items' generations (model calls) in id order, in one query:
+    `{item_id: generations}` (items without generations are absent)."""
+    query = select(Generation).where(Generation.item_id.in_(list(item_ids))).order_by(Generation.id)
+    found: dict[int, list[Generation]] = {}
+    for generation in session.scalars(query):
+        found.setdefault(generation.item_id, []).append(generation)
+    return found
 
 
-def error_counts(*, session: Session, generation_ids: Sequence[int]) -> dict[int, int]:
-    """Error findings per generation (generations without errors are absent)."""
+def latest_plans(*, session: Session, item_ids: Sequence[int]) -> dict[int, Plan]:
+    """`latest_plan` for several items in one query (items without a plan are absent)."""
+    query = select(Plan).where(Plan.item_id.in_(list(item_ids))).order_by(Plan.id)
+    return {plan.item_id: plan for plan in session.scalars(query)}  # the newest wins
+
+
+def item_error_counts(
+    *, session: Session, item_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Error findings of several items' generations and final texts, in one query:
+    `({generation_id: n}, {refinement_id: n})` (those without errors are absent).
+
+    Looked up by item (an indexed column), so the cost does not grow with the table."""
     query = (
-        select(Finding.generation_id, func.count())
-        .where(Finding.generation_id.in_(list(generation_ids)), Finding.severity == "error")
-        .group_by(Finding.generation_id)
+        select(Finding.generation_id, Finding.refinement_id, func.count())
+        .where(Finding.item_id.in_(list(item_ids)), Finding.severity == "error")
+        .group_by(Finding.generation_id, Finding.refinement_id)
     )
-    return {gid: n for gid, n in session.execute(query).tuples() if gid is not None}
+    by_generation: dict[int, int] = {}
+    by_refinement: dict[int, int] = {}
+    for generation_id, refinement_id, count in session.execute(query).tuples():
+        if generation_id is not None:
+            by_generation[generation_id] = by_generation.get(generation_id, 0) + count
+        if refinement_id is not None:
+            by_refinement[refinement_id] = by_refinement.get(refinement_id, 0) + count
+    return by_generation, by_refinement
 
 
 def model_revision(*, session: Session, item_id: int) -> Revision | None:
@@ -173,14 +212,15 @@ def refinements_of(
     return list(session.scalars(query))
 
 
-def final_error_count(*, session: Session, refinement_ids: Sequence[int]) -> int:
-    """Error findings on the final texts of these refinements."""
-    if not refinement_ids:
-        return 0
-    query = select(func.count()).where(
-        Finding.refinement_id.in_(list(refinement_ids)), Finding.severity == "error"
-    )
-    return int(session.scalar(query) or 0)
+def refinements_by_item(
+    *, session: Session, item_ids: Sequence[int]
+) -> dict[int, list[Refinement]]:
+    """`refinements_of` (every round) for several items in one query: `{item_id: refinements}`."""
+    query = select(Refinement).where(Refinement.item_id.in_(list(item_ids))).order_by(Refinement.id)
+    found: dict[int, list[Refinement]] = {}
+    for refinement in session.scalars(query):
+        found.setdefault(refinement.item_id, []).append(refinement)
+    return found
 
 
 def latest_revision(
@@ -193,18 +233,20 @@ def latest_revision(
     return session.scalars(query.limit(1)).first()
 
 
+def regeneration_notes_by_item(
+    *, session: Session, item_ids: Sequence[int]
+) -> dict[int, str | None]:
+    """The notes of the latest regeneration an editor asked for on each of several items,
+    in one query (items never sent back for a regeneration are absent)."""
+    query = (
+        select(Review.item_id, Review.reason)
+        .where(Review.item_id.in_(list(item_ids)), Review.decision == Decision.REGENERATE)
+        .order_by(Review.id)
+    )
+    return {item_id: reason for item_id, reason in session.execute(query).tuples()}
+
+
 def reviews_of(*, session: Session, item_id: int) -> list[Review]:
     """An item's reviews, oldest first."""
     query = select(Review).where(Review.item_id == item_id).order_by(Review.id)
     return list(session.scalars(query))
-
-
-def regeneration_notes(*, session: Session, item_id: int) -> str | None:
-    """The notes of the latest regeneration an editor asked for on the item."""
-    query = (
-        select(Review.reason)
-        .where(Review.item_id == item_id, Review.decision == Decision.REGENERATE)
-        .order_by(Review.id.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()

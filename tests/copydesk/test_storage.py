@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import get_settings
-from copydesk.storage import LocalStore, ObjectStore, item_key, published_key, validate_key
+from copydesk.storage import (
+    LocalStore,
+    NewObject,
+    ObjectStore,
+    item_key,
+    published_key,
+    validate_key,
+)
 from tests.conftest import s3_env
 from tests.support.services import S3Server
 
@@ -184,3 +192,40 @@ def test_missing_bucket_is_not_created_unless_configured(
     created = S3Store.from_settings(get_settings())
     created.put(item_key(1, 1, "x.md"), b"x", "text/markdown")
     assert created.client.bucket_exists(bucket)
+
+
+def test_put_many_puts_each_object_in_order(store: ObjectStore) -> None:
+    """The pipeline's output stage puts a chunk's documents at once: new objects, a
+    re-put of the same bytes (a redo), and a conflict that is refused."""
+    store.put(item_key(5, 1, "a.md"), b"a", "text/markdown")
+    objects = [
+        NewObject(item_key(5, 1, "a.md"), b"a", "text/markdown"),
+        *(NewObject(item_key(5, n, "b.json"), b"{}" * n, "application/json") for n in range(2, 12)),
+    ]
+
+    stored = store.put_many(objects)
+
+    assert [(s.key, s.sha256) for s in stored] == [(o.key, sha256_bytes(o.data)) for o in objects]
+    assert all(store.get(o.key) == o.data for o in objects)
+    conflict = [objects[3], NewObject(item_key(5, 1, "a.md"), b"other", "text/markdown")]
+    with pytest.raises(ObjectConflictError):
+        store.put_many(conflict)
+    assert store.get(item_key(5, 1, "a.md")) == b"a"
+    if isinstance(store, LocalStore):  # no temporary files left behind
+        assert not [p for p in store.root.rglob(".tmp-*")]
+
+
+def test_a_torn_sidecar_does_not_stop_a_redo(tmp_path: Path) -> None:
+    """The local store does not fsync its metadata sidecars: after a power loss one may be
+    empty or cut short. The object's own bytes then decide."""
+    store = LocalStore(tmp_path / "objects")
+    key = item_key(1, 2, "output.md")
+    stored = store.put(key, b"# Lamp\n", "text/markdown")
+    sidecar = store.root / ".meta" / f"{key}.json"
+    for torn in (b"", b'{"key": "batches/1/it'):
+        sidecar.write_bytes(torn)
+        assert store.stat(key) == stored  # the digest recomputed from the object
+        with pytest.raises(ObjectConflictError):
+            store.put(key, b"# Other\n", "text/markdown")
+        assert store.put(key, b"# Lamp\n", "text/markdown") == stored
+        assert json.loads(sidecar.read_bytes())["sha256"] == stored.sha256  # repaired
