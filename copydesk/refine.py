@@ -12,7 +12,9 @@ written to the lineage (`generations`, `findings`, `refinements`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,11 +166,14 @@ def refine_chunk(
     generator: TextGenerator,
     options: GenerationOptions,
     run: RunIds,
+    threads: int = 1,
 ) -> StageCounts:
     """Check, fix, regenerate and decide every section of the chunk's generated items.
 
     Checks and model calls run with no transaction open; everything is written in one
     short transaction at the end (a crash before it loses only this chunk's refine work).
+    The sections' checks run on `threads` threads side by side (the grammar checker, most
+    of their cost, releases the GIL); the results do not depend on it.
     """
     units, missing = load_work(url, item_ids, ItemStatus.GENERATED)
     sections = [
@@ -177,13 +182,49 @@ def refine_chunk(
         for section in unit.sections
         if section.name in unit.latest
     ]
+    with _section_map(threads) as each:
+        new = _attempts(sections, content_type, generator, options, each)
+        outcomes = list(each(lambda work: decide(work, content_type), sections))
+    counts = write_refinements(url, units, missing, new, outcomes, generator, run)
+    counts.extra["regenerated"] = len(new)
+    for outcome in outcomes:
+        key = outcome.decision.value
+        counts.extra[key] = counts.extra.get(key, 0) + 1
+    return counts
+
+
+SectionMap = Callable[[Callable[[SectionWork], Any], Iterable[SectionWork]], Iterator[Any]]
+
+
+@contextmanager
+def _section_map(threads: int) -> Iterator[SectionMap]:
+    """`map`, on a pool of `threads` threads when more than one (results in order)."""
+    if threads <= 1:
+        yield map
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="refine-checks") as pool:
+        yield pool.map
+
+
+def _attempts(
+    sections: list[SectionWork],
+    content_type: ContentType,
+    generator: TextGenerator,
+    options: GenerationOptions,
+    each: SectionMap,
+) -> list[NewGeneration]:
+    """Check every section's latest text, regenerate those with errors, up to the last
+    attempt; return the new generations (each section's `checked` holds its attempts)."""
+
+    def check(work: SectionWork) -> tuple[Attempt, Checked]:
+        current = work.unit.latest[work.section.name]
+        return current, polish(work.section, current.output, content_type, work.unit.record)
+
     new: list[NewGeneration] = []
     pending = sections
     for attempt in range(1, options.max_attempts + 1):
         retry = []
-        for work in pending:
-            current = work.unit.latest[work.section.name]
-            checked = polish(work.section, current.output, content_type, work.unit.record)
+        for work, (current, checked) in zip(pending, each(check, pending), strict=True):
             work.checked.append((current, checked))
             if checked.errors and attempt < options.max_attempts:
                 retry.append(work)
@@ -204,13 +245,7 @@ def refine_chunk(
             )
             unit.latest[name] = Attempt(number, result.text, new=len(new) - 1)
         pending = retry
-    outcomes = [decide(work, content_type) for work in sections]
-    counts = write_refinements(url, units, missing, new, outcomes, generator, run)
-    counts.extra["regenerated"] = len(new)
-    for outcome in outcomes:
-        key = outcome.decision.value
-        counts.extra[key] = counts.extra.get(key, 0) + 1
-    return counts
+    return new
 
 
 def write_refinements(

@@ -7,6 +7,7 @@ so tests can change the environment and call `get_settings.cache_clear()`.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -143,6 +144,12 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         description="Worker processes of that local Dask cluster (each loads its own text model).",
+    )
+    check_threads: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        description="Threads that run a refine chunk's checks side by side (the grammar checker releases the GIL); default: the CPU count, at most 4.",
     )
     task_retries: int = Field(
         default=2,

@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from copydesk.content_types import load_content_type
 from copydesk.pipeline import GenerationOptions
 from copydesk.refine import refine_chunk
+from copydesk.settings import get_settings
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids, text_generator
 
 
@@ -21,5 +22,6 @@ def refine_task(content_type: str, item_ids: list[int], options: dict[str, Any])
         text_generator(),
         GenerationOptions(**options),
         run_ids(),
+        threads=get_settings().check_threads,
     )
     return asdict(counts)

@@ -160,6 +160,41 @@ def test_without_a_fallback_the_best_attempt_is_flagged(database_url: str, tmp_p
     assert quality.items_flagged == 1.0 and quality.fact_error_rate == 1.0
 
 
+def _refined(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every refinement and finding of the database, without ids or run-dependent values."""
+    with session_scope(url) as session:
+        refinements = [
+            (r.item_id, r.section, r.decision, r.attempts, r.text, r.fixes, r.metrics)
+            for r in session.scalars(select(Refinement).order_by(Refinement.id))
+        ]
+        findings = [
+            (f.item_id, f.section, f.check, f.severity, f.message, f.span_start, f.span_end)
+            for f in session.scalars(select(Finding).order_by(Finding.id))
+        ]
+    return refinements, findings
+
+
+def test_checks_on_threads_decide_exactly_as_one_thread(tmp_path: Path) -> None:
+    # Some restaurants pass, some are fixed, some are regenerated and fall back.
+    def responder(request: GenerationRequest) -> str:
+        prompt = request.messages[-1].content
+        if "previous answer" in prompt:
+            return "It is a family-friendly pub near the river."
+        return GOOD if "Alimentum" in prompt else prompt.split("\n")[0] + " a the the place."
+
+    results = []
+    for threads in (1, 4):
+        url = f"sqlite:///{tmp_path / f'threads-{threads}.db'}"
+        generator = FakeGenerator(responder=responder)
+        store = LocalStore(tmp_path / f"store-{threads}")
+        reviewable_batch(url, store, max_attempts=2, generator=generator, check_threads=threads)
+        results.append(_refined(url))
+    (refinements, findings), threaded = results
+    assert {row[2] for row in refinements} == {"passed", "fallback"}
+    assert len(refinements) >= 8 and len(findings) > len(refinements)
+    assert (refinements, findings) == threaded
+
+
 def test_an_unfinished_last_sentence_is_cut() -> None:
     kind = load_content_type("restaurant")
     record = _record(kind, ALIMENTUM)

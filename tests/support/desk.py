@@ -46,6 +46,7 @@ def reviewable_batch(
     responder: Callable[[GenerationRequest], str] = echo_facts,
     max_attempts: int = 1,
     generator: FakeGenerator | None = None,
+    check_threads: int = 1,
 ) -> tuple[int, list[int]]:
     """A completed batch whose items wait for review; returns (batch id, item ids)."""
     migrate.upgrade(url)
@@ -58,7 +59,8 @@ def reviewable_batch(
         ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
     plan_chunk(url, ids, kind)
     generate_chunk(url, ids, generator, options, RunIds("flow-desk", "task-generate"))
-    refine_chunk(url, ids, kind, generator, options, RunIds("flow-desk", "task-refine"))
+    run = RunIds("flow-desk", "task-refine")
+    refine_chunk(url, ids, kind, generator, options, run, threads=check_threads)
     output_chunk(url, ids, kind, store)
     with session_scope(url, readonly=True) as session:
         pending = item_ids(
