@@ -178,6 +178,8 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
         kind = content_type(args.checks)
         generator = InstantGenerator(fallback_texts(source, kind))
         env = stack.enter_context(backends(args.database, folder))
+        if args.check_threads is not None:
+            env["COPYDESK_CHECK_THREADS"] = str(args.check_threads)
         stack.enter_context(copydesk_settings(env))
         migrate.upgrade(env["COPYDESK_DATABASE_URL"])
         setup_s, timer = time.perf_counter() - setup, StageTimer()
@@ -205,6 +207,7 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
         "checks": args.checks,
         "items": items,
         "chunk_size": args.chunk_size,
+        "check_threads": _check_threads(args),
         "wall_s": round(wall, 2),
         "items_per_s": round(items / wall, 1),
         "ms_per_item": round(1000 * wall / items, 3),
@@ -224,6 +227,12 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
     if profile:
         row["profile_top"] = top_costs(profile)
     return row
+
+
+def _check_threads(args: argparse.Namespace) -> int:
+    from copydesk.settings import Settings
+
+    return args.check_threads or Settings().check_threads
 
 
 def top_costs(profile: cProfile.Profile, count: int = 25) -> list[str]:
@@ -292,6 +301,9 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--chunk-size", type=int, default=500, help="items per task")
     parser.add_argument("--checks", choices=["all", "none"], default="all")
+    parser.add_argument(
+        "--check-threads", type=int, help="COPYDESK_CHECK_THREADS (default: its default)"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the runs and print the top costs"
     )
