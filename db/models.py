@@ -252,9 +252,12 @@ class Finding(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     generation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("generations.id", ondelete="CASCADE")
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
     )
-    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    # The item page reads an editor's revision's findings by it.
+    revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("revisions.id", ondelete="CASCADE"), index=True
+    )
     # Set on the findings of a section's final text (what the item went to review with).
     refinement_id: Mapped[int | None] = mapped_column(
         ForeignKey("refinements.id", ondelete="CASCADE"), index=True
