@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from db import migrate
 from tests.conftest import s3_env
 from tests.support.services import S3Server, start_s3_server
 
@@ -34,12 +35,15 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_db_upgrade_then_current(isolated_settings: Path) -> None:
+    head = migrate.head_revision()
+    versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    assert head == max(path.name[:4] for path in versions.glob("[0-9]*.py"))
     upgraded = copydesk("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "at revision 0004" in upgraded.stdout
+    assert f"at revision {head}" in upgraded.stdout
     assert (isolated_settings / "copydesk.db").is_file()
     current = copydesk("db", "current")
-    assert "revision 0004 (newest: 0004)" in current.stdout
+    assert f"revision {head} (newest: {head})" in current.stdout
 
 
 def test_doctor_reports_each_part_and_fails_on_unmigrated_database() -> None:
