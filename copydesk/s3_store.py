@@ -14,7 +14,6 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 
 from copydesk.errors import ConfigurationError, StorageError
-from copydesk.hashing import sha256_bytes
 from copydesk.settings import Settings
 from copydesk.storage import (
     NewObject,
@@ -140,7 +139,7 @@ class S3Store:
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         validate_key(key)
         self.ensure_bucket()
-        obj = StoredObject(key, len(data), sha256_bytes(data), content_type)
+        obj = StoredObject.of(key, data, content_type)
         existing = self.stat(key)
         if existing is not None:
             return _same_or_conflict(existing, obj, self.description)

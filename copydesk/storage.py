@@ -47,6 +47,11 @@ class StoredObject:
     sha256: str
     content_type: str
 
+    @classmethod
+    def of(cls, key: str, data: bytes, content_type: str) -> StoredObject:
+        """The metadata of `data` stored under `key`."""
+        return cls(key, len(data), sha256_bytes(data), content_type)
+
 
 class NewObject(NamedTuple):
     """What `put` takes, for `put_many`."""
@@ -187,7 +192,7 @@ class LocalStore:
         return self.root / validate_key(key), self.root / ".meta" / f"{key}.json"
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
-        obj = StoredObject(key, len(data), sha256_bytes(data), content_type)
+        obj = StoredObject.of(key, data, content_type)
         path, meta = self._paths(key)
         staged = self._staged.pop(key, None)
         try:
@@ -239,7 +244,7 @@ class LocalStore:
             self._folder(new.key, meta.parent)
             if os.path.lexists(path):
                 return None
-            obj = StoredObject(new.key, len(new.data), sha256_bytes(new.data), new.content_type)
+            obj = StoredObject.of(*new)
             sidecar = _write_temporary(meta, _sidecar(obj), sync=False)
             try:
                 return _Staged(obj, _write_temporary(path, new.data, sync=True), sidecar)
@@ -291,12 +296,9 @@ class LocalStore:
             return StoredObject(**json.loads(meta.read_bytes())), True
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             # A file dropped in by hand, as an S3 upload by another tool.
-            content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            return StoredObject(key, path.stat().st_size, "", content_type), True
+            return StoredObject(key, path.stat().st_size, "", _guessed_type(key)), True
         except (ValueError, TypeError):  # torn by a crash after its object was written
-            data = path.read_bytes()
-            content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            return StoredObject(key, len(data), sha256_bytes(data), content_type), False
+            return StoredObject.of(key, path.read_bytes(), _guessed_type(key)), False
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         prefix = validate_prefix(prefix)
@@ -326,6 +328,10 @@ class _Staged:
     obj: StoredObject
     data: Path  # fsynced
     sidecar: Path
+
+
+def _guessed_type(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 def _sidecar(obj: StoredObject) -> bytes:

@@ -151,17 +151,7 @@ class Copydesk:
 
     def wait_reached(self, point: str, timeout: float = 90) -> None:
         """Wait until the process stops at crash point `point` ("put-4")."""
-        marker = self.faults / f"{point}.reached"
-        deadline = time.monotonic() + timeout
-        while not marker.exists():
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"exited ({self.proc.returncode}) before {point}:\n{self.tail()}"
-                )
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"never reached {point} in {timeout}s:\n{self.tail()}")
-            time.sleep(0.05)
+        self.wait_for((self.faults / f"{point}.reached").exists, f"stop at {point}", timeout)
 
     def wait_for(self, condition: Any, what: str, timeout: float = 90) -> None:
         """Wait until `condition()` holds (the process still running)."""
