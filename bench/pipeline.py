@@ -171,7 +171,8 @@ def content_type(checks: str) -> Any:
 def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]:
     from db import migrate
 
-    with tempfile.TemporaryDirectory(prefix="copydesk-bench-") as tmp, ExitStack() as stack:
+    work = tempfile.TemporaryDirectory(prefix="copydesk-bench-", dir=args.work_dir)
+    with work as tmp, ExitStack() as stack:
         folder, setup = Path(tmp), time.perf_counter()
         source = folder / "products.csv"
         write_products_csv(source, items)
@@ -208,6 +209,7 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
         "items": items,
         "chunk_size": args.chunk_size,
         "check_threads": _check_threads(args),
+        "work_dir": str(Path(tmp).parent),
         "wall_s": round(wall, 2),
         "items_per_s": round(items / wall, 1),
         "ms_per_item": round(1000 * wall / items, 3),
@@ -306,6 +308,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the runs and print the top costs"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the run's database and local store go (default: the system's temporary "
+        "folder, $TMPDIR); file creation costs differ a lot between folders (README)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ import operator
 import re
 import traceback
 import types
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
@@ -27,6 +27,7 @@ from copydesk.errors import CopydeskError
 
 MAX_POWER, MAX_POWER_BITS = 100, 4096  # `**` in a template: largest exponent and result
 MAX_REPEAT = 100_000  # longest string or list `*` may build in a template
+SAFE_ATTRIBUTE_MEMO = 4096  # the sandbox's decisions on attributes it keeps
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -44,7 +45,22 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safe: dict[tuple[type, str, type], bool] = {}
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Jinja's rules and ours look only at the types of the object and the value and
+        at the name, so each decision is kept (templates ask for the same few attributes
+        of every record; a template making up names cannot grow the memo without bound)."""
+        key = (type(obj), attr, type(value))
+        if (safe := self._safe.get(key)) is None:
+            if len(self._safe) >= SAFE_ATTRIBUTE_MEMO:
+                self._safe.clear()
+            safe = self._safe[key] = self._is_safe_attribute(obj, attr, value)
+        return safe
+
+    def _is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
             return False
         if isinstance(obj, PurePath | types.ModuleType):
@@ -141,10 +157,16 @@ class Plan:
     sections: tuple[SectionPlan, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able (the `plans.outline` column)."""
-        data = asdict(self)
-        data["sections"] = [asdict(section) for section in self.sections]
-        return data
+        """JSON-able (the `plans.outline` column); shares the facts' values (`asdict`'s
+        deep copy cost more than rendering the prompts)."""
+        sections = [
+            {f.name: getattr(section, f.name) for f in _SECTION_FIELDS} for section in self.sections
+        ]
+        return {
+            "content_type": self.content_type,
+            "template_sha256": self.template_sha256,
+            "sections": sections,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -155,7 +177,8 @@ class Plan:
             raise PlanError(f"stored plan is not readable: {type(exc).__name__}: {exc}") from None
 
 
-_TARGETS = [f.name for f in fields(SectionPlan) if f.name not in {"name", "prompt", "facts"}]
+_SECTION_FIELDS = fields(SectionPlan)
+_TARGETS = [f.name for f in _SECTION_FIELDS if f.name not in {"name", "prompt", "facts"}]
 
 
 def render_plan(content_type: ContentType, record: dict[str, Any]) -> Plan:

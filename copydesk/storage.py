@@ -17,24 +17,25 @@ an object put by another tool (a file copied into `inbox/`) has an empty digest.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import mimetypes
 import os
 import re
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, cast, runtime_checkable
 
 from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import Settings
 
-STAGE_WORKERS = 8  # `LocalStore.put_many`: objects written (and fsynced) at a time
 KEY_ROOTS = ("batches", "published", "exports", "doctor", "inbox")
 MAX_KEY_LENGTH = 1024
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
@@ -139,11 +140,11 @@ class LocalStore:
     an object dropped in by another tool (no digest); the write order keeps Copydesk's
     own puts out of that case.
 
-    `put_many` writes and fsyncs the new objects' temporary files several at a time
-    (fsyncs under way together share the file system's journal commits; one after the
-    other, each waits for its own), then makes the puts one by one, each renaming its
-    object's file into place: a crash leaves the objects put before it, in order (and
-    perhaps hidden `.tmp-` files, which nothing reads).
+    `put_many` writes the new objects' temporary files, makes them durable together
+    (`sync_files`: one `syncfs` of the file system on Linux, instead of an fsync per
+    file, each waiting for its own journal commit), then makes the puts one by one, each
+    renaming its object's file into place: a crash leaves the objects put before it, in
+    order (and perhaps hidden `.tmp-` files, which nothing reads).
 
     Symbolic links that lead out of the root folder are refused. `put` checks each
     folder once per store (it makes the folders it needs, and remembers the ones it
@@ -208,36 +209,44 @@ class LocalStore:
             if staged is not None and staged.obj == obj:
                 os.replace(staged.sidecar, meta)
                 os.replace(staged.data, path)
+                staged = None
             else:
                 self._write(key, meta, _sidecar(obj), sync=False)
                 self._write(key, path, data, sync=True)
         except OSError as exc:
             raise StorageError(f"cannot write {key!r} to {self.description}: {exc}") from exc
+        finally:
+            if staged is not None:  # staged files this put did not take
+                staged.remove()
         return obj
 
     def put_many(self, objects: Sequence[NewObject]) -> list[StoredObject]:
-        """The puts one after the other, their files written beforehand, `STAGE_WORKERS`
-        objects at a time (see the class's docstring)."""
+        """The puts one after the other, their files written and synced beforehand (see
+        the class's docstring)."""
         staged = self._stage(objects) if len(objects) > 1 else []
         try:
             return [self.put(*obj) for obj in objects]
         finally:
-            for entry in staged:  # remove the files that no put took
+            for entry in staged:  # the files of puts never made (an earlier one failed)
                 if self._staged.get(entry.obj.key) is entry:
                     del self._staged[entry.obj.key]
-                entry.sidecar.unlink(missing_ok=True)
-                entry.data.unlink(missing_ok=True)
+                    entry.remove()
 
     def _stage(self, objects: Sequence[NewObject]) -> list[_Staged]:
         new = {obj.key: obj for obj in objects if obj.key not in self._staged}
-        with ThreadPoolExecutor(max_workers=STAGE_WORKERS) as pool:
-            staged = [entry for entry in pool.map(self._prepare, new.values()) if entry]
+        staged = [entry for entry in map(self._prepare, new.values()) if entry]
+        try:
+            sync_files([entry.data for entry in staged])
+        except OSError:
+            for entry in staged:  # each put writes (and fsyncs) its own files instead
+                entry.remove()
+            return []
         self._staged.update((entry.obj.key, entry) for entry in staged)
         return staged
 
     def _prepare(self, new: NewObject) -> _Staged | None:
-        """The files of an object not stored yet, written (the object's fsynced). None
-        for one stored already, or on any trouble: its put meets it and reports it."""
+        """The files of an object not stored yet, written (not synced). None for one
+        stored already, or on any trouble: its put meets it and reports it."""
         try:
             path, meta = self._paths(new.key)
             self._folder(new.key, path.parent)
@@ -247,7 +256,7 @@ class LocalStore:
             obj = StoredObject.of(*new)
             sidecar = _write_temporary(meta, _sidecar(obj), sync=False)
             try:
-                return _Staged(obj, _write_temporary(path, new.data, sync=True), sidecar)
+                return _Staged(obj, _write_temporary(path, new.data, sync=False), sidecar)
             except OSError:
                 sidecar.unlink(missing_ok=True)
                 raise
@@ -326,8 +335,56 @@ class _Staged:
     """An object's files that `LocalStore.put_many` wrote for its put to rename."""
 
     obj: StoredObject
-    data: Path  # fsynced
+    data: Path  # synced before any put takes it
     sidecar: Path
+
+    def remove(self) -> None:
+        self.sidecar.unlink(missing_ok=True)
+        self.data.unlink(missing_ok=True)
+
+
+def sync_files(files: Sequence[Path]) -> None:
+    """Make the data of `files` durable. On Linux, one `syncfs(2)` per file system they
+    are on (it writes back and commits everything of that file system once: for a
+    chunk's hundreds of small files, far cheaper than an fsync each); elsewhere, or if
+    `syncfs` is missing, an fsync per file."""
+    syncfs = _syncfs()
+    if syncfs is None:
+        for file in files:
+            _fsync(file)
+        return
+    folders: dict[int, Path] = {}  # device -> a folder on it
+    for folder in dict.fromkeys(file.parent for file in files):
+        folders.setdefault(os.stat(folder).st_dev, folder)
+    for folder in folders.values():
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), str(folder))
+        finally:
+            os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's `syncfs`, where there is one (Linux); ctypes drops the GIL while it runs."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes, syncfs.restype = [ctypes.c_int], ctypes.c_int
+    return cast(Callable[[int], int], syncfs)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _guessed_type(key: str) -> str:

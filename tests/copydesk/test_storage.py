@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+import copydesk.storage
 from copydesk.errors import InvalidKeyError, ObjectConflictError, StorageError
 from copydesk.hashing import sha256_bytes
 from copydesk.settings import get_settings
@@ -19,6 +21,7 @@ from copydesk.storage import (
     ObjectStore,
     item_key,
     published_key,
+    sync_files,
     validate_key,
 )
 from tests.conftest import s3_env
@@ -211,8 +214,68 @@ def test_put_many_puts_each_object_in_order(store: ObjectStore) -> None:
     with pytest.raises(ObjectConflictError):
         store.put_many(conflict)
     assert store.get(item_key(5, 1, "a.md")) == b"a"
-    if isinstance(store, LocalStore):  # no temporary files left behind
-        assert not [p for p in store.root.rglob(".tmp-*")]
+    later = [NewObject(item_key(5, 20 + n, "c.md"), b"c", "text/markdown") for n in range(3)]
+    with pytest.raises(ObjectConflictError):
+        store.put_many([conflict[1], *later])
+    if isinstance(store, LocalStore):  # in order: the puts after the failed one never happen
+        assert all(store.stat(obj.key) is None for obj in later)
+        assert not [p for p in store.root.rglob(".tmp-*")]  # nor are their files left behind
+
+
+def test_sync_files_syncs_each_file_system_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for n in range(6):
+        (folder := tmp_path / f"item-{n % 3}").mkdir(exist_ok=True)
+        (file := folder / f"{n}.md").write_bytes(b"x")
+        files.append(file)
+    sync_files(files)  # the real syncfs (Linux) or fsyncs: returns once the data is durable
+    calls: list[int] = []
+
+    def syncfs(fd: int) -> int:
+        calls.append(fd)
+        return 0
+
+    monkeypatch.setattr(copydesk.storage, "_syncfs", lambda: syncfs)
+    sync_files(files)
+    assert len(calls) == 1  # three folders, one file system
+
+
+def test_without_syncfs_each_file_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [tmp_path / f"{n}.md" for n in range(4)]
+    for file in files:
+        file.write_bytes(b"x")
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(copydesk.storage, "_syncfs", lambda: None)
+    monkeypatch.setattr(os, "fsync", fsync)
+    sync_files(files)
+    assert len(synced) == len(files)
+
+
+def test_a_failed_sync_leaves_each_put_to_write_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the batch sync fails (an I/O error), `put_many` drops its staged files and each
+    put writes and fsyncs its object itself: nothing is put on unsynced files."""
+
+    def failing(files: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(copydesk.storage, "sync_files", failing)
+    store = LocalStore(tmp_path / "objects")
+    objects = [NewObject(item_key(6, n, "a.md"), b"a%d" % n, "text/markdown") for n in range(4)]
+    assert [s.key for s in store.put_many(objects)] == [o.key for o in objects]
+    assert all(store.get(o.key) == o.data for o in objects)
+    assert not [p for p in store.root.rglob(".tmp-*")]
 
 
 def test_a_torn_sidecar_does_not_stop_a_redo(tmp_path: Path) -> None:

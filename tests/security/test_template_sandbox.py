@@ -19,7 +19,7 @@ import pytest
 
 from copydesk.content_types import load_content_type
 from copydesk.errors import CopydeskError
-from copydesk.planning import MAX_REPEAT, render_plan
+from copydesk.planning import MAX_REPEAT, SAFE_ATTRIBUTE_MEMO, render_plan, sandboxed_environment
 from copydesk.render import RenderError, render_outputs
 from copydesk.settings import get_settings
 
@@ -134,6 +134,19 @@ def test_a_hostile_output_template_is_a_render_error(hostile_type: Path, source:
         render_outputs(content_type, record(), sections)
     assert "'output.html.j2'" in str(caught.value)
     assert_nothing_leaked(str(caught.value))
+
+
+def test_remembered_decisions_refuse_as_the_first_did(hostile_type: Path) -> None:
+    """The sandbox keeps its decisions on attributes (by the types and the name): every
+    record meets the refusal the first one met, and the permissions stay as narrow."""
+    (hostile_type / "description.prompt.j2").write_text(HOSTILE["record-class"], encoding="utf-8")
+    content_type = load_content_type("product_description", hostile_type.parent)
+    for name in ("Lamp", "Chair", "Desk"):
+        with pytest.raises(CopydeskError, match=r"description\.prompt\.j2.*unsafe"):
+            render_plan(content_type, record() | {"name": name})
+    memo = sandboxed_environment(content_type.folder, autoescape=False)._safe
+    assert memo[(dict, "__class__", type)] is False
+    assert 0 < len(memo) <= SAFE_ATTRIBUTE_MEMO
 
 
 def test_what_a_template_may_do_stays_small(hostile_type: Path) -> None:
