@@ -171,8 +171,10 @@ def content_type(checks: str) -> Any:
 def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]:
     from db import migrate
 
-    work = tempfile.TemporaryDirectory(prefix="copydesk-bench-", dir=args.work_dir)
-    with work as tmp, ExitStack() as stack:
+    # Kept until the bench ends: ext4 makes a new file slowly while many were deleted in
+    # the last minutes (it skips their inodes), so a run would pay for the one before it.
+    tmp = tempfile.mkdtemp(prefix=f"{items}-{mode}-", dir=args.work_root)
+    with ExitStack() as stack:
         folder, setup = Path(tmp), time.perf_counter()
         source = folder / "products.csv"
         write_products_csv(source, items)
@@ -209,7 +211,7 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
         "items": items,
         "chunk_size": args.chunk_size,
         "check_threads": _check_threads(args),
-        "work_dir": str(Path(tmp).parent),
+        "work_dir": str(Path(args.work_root).parent),
         "wall_s": round(wall, 2),
         "items_per_s": round(items / wall, 1),
         "ms_per_item": round(1000 * wall / items, 3),
@@ -312,13 +314,15 @@ def main() -> None:
     parser.add_argument(
         "--work-dir",
         type=Path,
-        help="where the run's database and local store go (default: the system's temporary "
-        "folder, $TMPDIR); file creation costs differ a lot between folders (README)",
+        help="where the runs' databases and local stores go (default: the system's temporary "
+        "folder, $TMPDIR); removed when the bench ends",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     prepare_environment()
     started = time.perf_counter()
+    work = tempfile.TemporaryDirectory(prefix="copydesk-bench-", dir=args.work_dir)
+    args.work_root = work.name
     prefect_home = tempfile.TemporaryDirectory(prefix="copydesk-bench-prefect-")
     os.environ["PREFECT_HOME"] = prefect_home.name  # a fresh API database for this bench
     modes = ["flow", "stages"] if args.mode == "both" else [args.mode]
@@ -332,6 +336,7 @@ def main() -> None:
             if not args.no_write and not args.profile:  # a profiled run is slower: not kept
                 print(record_run("pipeline", row, render))
     print(f"bench took {time.perf_counter() - started:.0f} s")
+    work.cleanup()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from copydesk.checks import Finding as CheckFinding
 from copydesk.content_types import ContentType, load_content_type
@@ -36,7 +37,6 @@ from db.models import (
     BatchStatus,
     Finding,
     Generation,
-    Item,
     ItemStatus,
     Revision,
 )
@@ -153,25 +153,31 @@ def ingest_batch(
 def plan_chunk(url: str, item_ids: Sequence[int], content_type: ContentType) -> StageCounts:
     counts = StageCounts()
     with session_scope(url) as session:
-        plans = []
-        for item in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.INGESTED):
+        plans, failed = {}, {}
+        for item_id, *_, record in repo.item_rows(
+            session=session, ids=item_ids, status=ItemStatus.INGESTED
+        ):
             try:
-                plan = render_plan(content_type, item.input_record)
+                plans[item_id] = render_plan(content_type, record)
             except PlanError as exc:
-                _fail(item, f"plan: {exc}", counts)
-                continue
-            plans.append(
-                {
-                    "item_id": item.id,
-                    "content_type": plan.content_type,
-                    "template_sha256": plan.template_sha256,
-                    "outline": plan.as_dict(),
-                }
-            )
-            item.status = ItemStatus.PLANNED
-            counts.done += 1
-        if plans:
-            session.execute(insert(PlanRow), plans)  # one statement, not one row at a time
+                failed[item_id] = f"plan: {exc}"
+        moved = repo.move_items(
+            session=session, ids=list(plans), status=ItemStatus.INGESTED, to=ItemStatus.PLANNED
+        )
+        rows = [
+            {
+                "item_id": item_id,
+                "content_type": plans[item_id].content_type,
+                "template_sha256": plans[item_id].template_sha256,
+                "outline": plans[item_id].as_dict(),
+            }
+            for item_id, _ in moved
+        ]
+        if rows:
+            session.execute(insert(PlanRow), rows)  # one statement, not one row at a time
+        counts.done = len(moved)
+        for item_id, reason in failed.items():
+            counts.failed += _fail(session, [item_id], ItemStatus.INGESTED, reason)
     return counts
 
 
@@ -228,23 +234,23 @@ def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[Item
     few queries for the whole chunk."""
     work, missing = [], []
     with session_scope(url, readonly=True) as session:
-        items = repo.items_in_status(session=session, ids=item_ids, status=status)
-        ids = [item.id for item in items]
+        items = repo.item_rows(session=session, ids=item_ids, status=status)
+        ids = [item_id for item_id, *_ in items]
         plans = repo.latest_plans(session=session, item_ids=ids)
         generations = repo.generations_by_item(session=session, item_ids=ids)
-        later_rounds = [item.id for item in items if item.generation_round > 1]
+        later_rounds = [item_id for item_id, _, _, round_, _ in items if round_ > 1]
         notes = repo.regeneration_notes_by_item(session=session, item_ids=later_rounds)
-        for item in items:
-            plan_row = plans.get(item.id)
+        for item_id, _, input_sha256, generation_round, record in items:
+            plan_row = plans.get(item_id)
             if plan_row is None:
-                missing.append(item.id)
+                missing.append(item_id)
                 continue
             sections = Plan.from_dict(plan_row.outline).sections
-            unit = ItemWork(item.id, item.input_sha256, plan_row.id, sections, item.input_record)
-            unit.generation_round = item.generation_round
-            if item.generation_round > 1:
-                unit.notes = notes.get(item.id)
-            for generation in generations.get(item.id, ()):
+            unit = ItemWork(item_id, input_sha256, plan_row.id, sections, record)
+            unit.generation_round = generation_round
+            if generation_round > 1:
+                unit.notes = notes.get(item_id)
+            for generation in generations.get(item_id, ()):
                 unit.latest[generation.section] = Attempt(
                     generation.attempt, generation.output, row_id=generation.id
                 )
@@ -295,20 +301,15 @@ def _write_generations(
     """Write first attempts for the items still planned (another run may have won)."""
     counts = StageCounts()
     with session_scope(url) as session:
-        items = {
-            i.id: i
-            for i in repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.PLANNED)
-        }
+        moved = repo.move_items(
+            session=session, ids=item_ids, status=ItemStatus.PLANNED, to=ItemStatus.GENERATED
+        )
+        items = {item_id for item_id, _ in moved}
         rows = [generation_values(g, generator, run) for g in new if g.item_id in items]
         if rows:
             session.execute(insert(Generation), rows)  # one statement, not one row at a time
-        for item in items.values():
-            item.status = ItemStatus.GENERATED
-            counts.done += 1
-        for item in repo.items_in_status(
-            session=session, ids=missing_plan, status=ItemStatus.PLANNED
-        ):
-            _fail(item, "the item has no plan", counts)
+        counts.done = len(moved)
+        counts.failed = _fail(session, missing_plan, ItemStatus.PLANNED, "the item has no plan")
     return counts
 
 
@@ -326,20 +327,18 @@ class _OutputWork:
 
 def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
     with session_scope(url, readonly=True) as session:
-        items = repo.items_in_status(session=session, ids=item_ids, status=ItemStatus.REFINED)
-        ids = [item.id for item in items]
+        items = repo.item_rows(session=session, ids=item_ids, status=ItemStatus.REFINED)
+        ids = [item_id for item_id, *_ in items]
         generations = repo.generations_by_item(session=session, item_ids=ids)
         refinements = repo.refinements_by_item(session=session, item_ids=ids)
         errors, final_errors = repo.item_error_counts(session=session, item_ids=ids)
         work = []
-        for item in items:
-            of_item = generations.get(item.id, [])
-            best = best_generations(of_item, item.generation_round, errors)
+        for item_id, batch_id, _, generation_round, record in items:
+            of_item = generations.get(item_id, [])
+            best = best_generations(of_item, generation_round, errors)
             by_id = {g.id: g for g in of_item}
             decisions = [
-                r
-                for r in refinements.get(item.id, ())
-                if r.generation_round == item.generation_round
+                r for r in refinements.get(item_id, ()) if r.generation_round == generation_round
             ]
             final = {name: g.output for name, g in best.items()}
             final |= {r.section: r.text for r in decisions}
@@ -349,13 +348,13 @@ def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
             refined = any(r.text != model[r.section].output for r in decisions)
             work.append(
                 _OutputWork(
-                    item.id,
-                    item.batch_id,
-                    item.input_record,
+                    item_id,
+                    batch_id,
+                    record,
                     final,
                     model,
                     refined,
-                    item.generation_round,
+                    generation_round,
                     sum(final_errors.get(r.id, 0) for r in decisions),
                 )
             )
@@ -364,15 +363,18 @@ def _output_snapshot(url: str, item_ids: Sequence[int]) -> list[_OutputWork]:
 
 def _revision(
     item_id: int, kind: str, author: str, markdown: str, sections: dict[str, str]
-) -> Revision:
-    return Revision(
-        item_id=item_id,
-        author_kind=kind,
-        author=author,
-        text=markdown,
-        text_sha256=sha256_text(markdown),
-        sections=dict(sections),
-    )
+) -> dict[str, Any]:
+    """A `revisions` row (column values; `parent_id` is set when it is written)."""
+    return {
+        "item_id": item_id,
+        "author_kind": kind,
+        "author": author,
+        "text": markdown,
+        "text_sha256": sha256_text(markdown),
+        "object_key": None,
+        "outputs": {},
+        "sections": dict(sections),
+    }
 
 
 def render_documents(
@@ -435,7 +437,7 @@ def output_chunk(
         render_documents(content_type, w.record, w.final, w.batch_id, w.item_id) for w in snapshot
     ]
     stored = iter(store.put_many([obj for _, objects in rendered for _, obj in objects]))
-    revisions: dict[int, list[Revision]] = {}
+    revisions: dict[int, list[dict[str, Any]]] = {}
     for work, (markdown, objects) in zip(snapshot, rendered, strict=True):
         outputs = _outputs(objects, [next(stored) for _ in objects])
         model_id = next(iter(work.model.values())).model_id
@@ -449,37 +451,53 @@ def output_chunk(
             ]
         else:
             chain = [_revision(work.item_id, AuthorKind.MODEL, model_id, markdown, work.final)]
-        chain[-1].object_key, chain[-1].outputs = outputs["markdown"]["key"], outputs
+        chain[-1] |= {"object_key": outputs["markdown"]["key"], "outputs": outputs}
         revisions[work.item_id] = chain
     check_errors = {work.item_id: work.check_errors for work in snapshot}
     return _write_revisions(url, revisions, check_errors)
 
 
 def _write_revisions(
-    url: str, revisions: dict[int, list[Revision]], check_errors: dict[int, int]
+    url: str, revisions: dict[int, list[dict[str, Any]]], check_errors: dict[int, int]
 ) -> StageCounts:
-    """Add each still-refined item's revisions (unless a first round already has its
-    model revision) and put the item in review.
-
-    No autoflush: each item's look-up would otherwise flush the items before it one by
-    one; everything is flushed once, at the commit (the look-ups are about the item's
-    own rows, which none of the unflushed ones are)."""
+    """Put each still-refined item in review and add its revisions (unless a first round
+    already has its model revision): a chain, each revision the child of the one before,
+    the first a child of the item's latest revision in a regeneration round. A few
+    statements for the chunk: revisions are inserted a link of the chains at a time."""
     counts = StageCounts()
-    with session_scope(url) as session, session.no_autoflush:
-        ids = list(revisions)
-        for item in repo.items_in_status(session=session, ids=ids, status=ItemStatus.REFINED):
-            first_round = item.generation_round == 1
-            if not first_round or repo.model_revision(session=session, item_id=item.id) is None:
-                parent = (
-                    None if first_round else repo.latest_revision(session=session, item_id=item.id)
-                )
-                for revision in revisions[item.id]:
-                    revision.parent = parent
-                    session.add(revision)
-                    parent = revision
-            item.status = ItemStatus.PENDING_REVIEW
-            item.check_errors = check_errors[item.id]
-            counts.done += 1
+    with session_scope(url) as session:
+        by_errors: dict[int, list[int]] = {}  # error findings -> the items with as many
+        for item_id in revisions:
+            by_errors.setdefault(check_errors[item_id], []).append(item_id)
+        moved = sorted(
+            row
+            for errors, ids in by_errors.items()
+            for row in repo.move_items(
+                session=session,
+                ids=ids,
+                status=ItemStatus.REFINED,
+                to=ItemStatus.PENDING_REVIEW,
+                check_errors=errors,
+            )
+        )
+        first_round = [item_id for item_id, round_ in moved if round_ == 1]
+        written = repo.with_model_revision(session=session, item_ids=first_round)
+        parents: dict[int, int | None] = {}
+        for item_id, round_ in moved:
+            if round_ == 1 and item_id not in written:
+                parents[item_id] = None
+            elif round_ > 1:
+                latest = repo.latest_revision(session=session, item_id=item_id)
+                parents[item_id] = latest.id if latest is not None else None
+        link = 0
+        while chains := [(i, revisions[i][link]) for i in parents if link < len(revisions[i])]:
+            rows = [row | {"parent_id": parents[item_id]} for item_id, row in chains]
+            ids = repo.insert_rows(session=session, model=Revision, rows=rows)
+            parents.update(
+                (item_id, new_id) for (item_id, _), new_id in zip(chains, ids, strict=True)
+            )
+            link += 1
+        counts.done = len(moved)
     return counts
 
 
@@ -562,19 +580,15 @@ def finding_row(item_id: int, generation_id: int | None, finding: CheckFinding) 
     return Finding(**finding_values(item_id, generation_id, finding))
 
 
-def _fail(item: Item, reason: str, counts: StageCounts) -> None:
-    item.status, item.error = ItemStatus.FAILED, reason
-    counts.failed += 1
+def _fail(session: Session, item_ids: Sequence[int], status: str, reason: str) -> int:
+    """Fail those of the items still in `status`, for `reason`; how many."""
+    failed = repo.move_items(
+        session=session, ids=item_ids, status=status, to=ItemStatus.FAILED, error=reason[:2000]
+    )
+    return len(failed)
 
 
 def fail_items(url: str, item_ids: Sequence[int], reason: str) -> int:
     """Mark a chunk's unfinished items as failed (its task ran out of retries)."""
     with session_scope(url) as session:
-        items = [
-            item
-            for status in WORK_STATUSES
-            for item in repo.items_in_status(session=session, ids=item_ids, status=status)
-        ]
-        for item in items:
-            item.status, item.error = ItemStatus.FAILED, reason[:2000]
-        return len(items)
+        return sum(_fail(session, item_ids, status, reason) for status in WORK_STATUSES)

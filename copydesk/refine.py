@@ -262,10 +262,10 @@ def write_refinements(
     counts = StageCounts()
     with session_scope(url) as session:
         ids = [unit.item_id for unit in units]
-        items = {
-            i.id: i
-            for i in repo.items_in_status(session=session, ids=ids, status=ItemStatus.GENERATED)
-        }
+        moved = repo.move_items(
+            session=session, ids=ids, status=ItemStatus.GENERATED, to=ItemStatus.REFINED
+        )
+        items = {item_id for item_id, _ in moved}
         kept = [index for index, g in enumerate(new) if g.item_id in items]
         rows = [generation_values(new[index], generator, run) for index in kept]
         inserted = repo.insert_rows(session=session, model=Generation, rows=rows)
@@ -294,14 +294,15 @@ def write_refinements(
             ]
         if findings:
             session.execute(insert(FindingRow), findings)
-        for item in items.values():
-            item.status = ItemStatus.REFINED
-            counts.done += 1
-        for item in repo.items_in_status(
-            session=session, ids=missing_plan, status=ItemStatus.GENERATED
-        ):
-            item.status, item.error = ItemStatus.FAILED, "the item has no plan"
-            counts.failed += 1
+        counts.done = len(moved)
+        failed = repo.move_items(
+            session=session,
+            ids=missing_plan,
+            status=ItemStatus.GENERATED,
+            to=ItemStatus.FAILED,
+            error="the item has no plan",
+        )
+        counts.failed = len(failed)
     return counts
 
 

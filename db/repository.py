@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -151,6 +151,40 @@ def items_in_status(*, session: Session, ids: Sequence[int], status: str) -> lis
     return list(session.scalars(query))
 
 
+def move_items(
+    *, session: Session, ids: Sequence[int], status: str, to: str, **values: Any
+) -> list[tuple[int, int]]:
+    """Put the items among `ids` that are in `status` into status `to` (and `values`),
+    in one statement; return `(id, generation_round)` of each one moved, by id.
+
+    The claim of a stage's write: an item another run moved meanwhile is not among them
+    (the statement's WHERE is checked row by row as it updates), and the version goes up
+    as an ORM update's would (editors' optimistic locking)."""
+    if not ids:
+        return []
+    statement = (
+        update(Item)
+        .where(Item.id.in_(list(ids)), Item.status == status)
+        .values(status=to, version=Item.version + 1, **values)
+        .returning(Item.id, Item.generation_round)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(session.execute(statement).tuples(), key=lambda row: row[0])
+
+
+def item_rows(
+    *, session: Session, ids: Sequence[int], status: str
+) -> list[tuple[int, int, str, int, dict[str, Any]]]:
+    """`(id, batch_id, input_sha256, generation_round, input_record)` of the items among
+    `ids` in `status`, by id: what a stage reads of them, without ORM objects."""
+    query = (
+        select(Item.id, Item.batch_id, Item.input_sha256, Item.generation_round, Item.input_record)
+        .where(Item.id.in_(list(ids)), Item.status == status)
+        .order_by(Item.id)
+    )
+    return list(session.execute(query).tuples())
+
+
 def latest_plan(*, session: Session, item_id: int) -> Plan | None:
     query = select(Plan).where(Plan.item_id == item_id).order_by(Plan.id.desc()).limit(1)
     return session.scalars(query).first()
@@ -196,9 +230,12 @@ def item_error_counts(
     return by_generation, by_refinement
 
 
-def model_revision(*, session: Session, item_id: int) -> Revision | None:
-    query = select(Revision).where(Revision.item_id == item_id, Revision.author_kind == "model")
-    return session.scalars(query.order_by(Revision.id).limit(1)).first()
+def with_model_revision(*, session: Session, item_ids: Sequence[int]) -> set[int]:
+    """Those of the items that have a model revision already (in one query)."""
+    query = select(Revision.item_id).where(
+        Revision.item_id.in_(list(item_ids)), Revision.author_kind == "model"
+    )
+    return set(session.scalars(query.distinct()))
 
 
 def refinements_of(

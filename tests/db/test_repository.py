@@ -10,7 +10,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from copydesk.hashing import sha256_json
 from db import migrate
 from db.models import Item, ItemStatus
-from db.repository import NewItem, add_items, count_items_by_status, create_batch, list_items
+from db.repository import (
+    NewItem,
+    add_items,
+    count_items_by_status,
+    create_batch,
+    item_rows,
+    list_items,
+    move_items,
+)
 from db.session import get_sessionmaker, session_scope
 
 RECORDS = [
@@ -129,6 +137,42 @@ def test_concurrent_item_updates_do_not_overwrite_each_other(migrated: str) -> N
             second.commit()
     with session_scope(migrated) as session:
         assert session.get_one(Item, item_id).status == ItemStatus.APPROVED
+
+
+def test_a_stage_moves_only_the_items_still_in_its_status(migrated: str) -> None:
+    """`move_items` is a stage's claim: items another run moved on are left alone, and
+    each moved item's version goes up, so an editor holding it meets a stale write."""
+    with session_scope(migrated) as session:
+        batch_id = create_batch(session=session, content_type="article", source="a.csv").id
+        add_items(session=session, batch_id=batch_id, items=_new_items(RECORDS))
+        ids = [item.id for item in list_items(session=session, batch_id=batch_id)]
+    make = get_sessionmaker(migrated)
+    with make() as editor:
+        held = editor.get_one(Item, ids[0])
+        editor.commit()
+        with session_scope(migrated) as session:
+            session.get_one(Item, ids[2]).status = ItemStatus.PLANNED  # another run's
+        with session_scope(migrated) as session:
+            moved = move_items(
+                session=session,
+                ids=ids,
+                status=ItemStatus.INGESTED,
+                to=ItemStatus.PLANNED,
+                error="x",
+            )
+            assert moved == [(ids[0], 1), (ids[1], 1)]
+            assert move_items(session=session, ids=[], status="ingested", to="planned") == []
+        held.status = ItemStatus.FAILED
+        with pytest.raises(StaleDataError):
+            editor.commit()
+    with session_scope(migrated) as session:
+        rows = item_rows(session=session, ids=ids, status=ItemStatus.PLANNED)
+        assert [(row[0], row[3], row[4]) for row in rows] == [
+            (item_id, 1, record) for item_id, record in zip(ids, RECORDS, strict=True)
+        ]
+        items = [session.get_one(Item, item_id) for item_id in ids]
+        assert [item.version for item in items] == [2, 2, 2]
+        assert [item.error for item in items] == ["x", "x", None]
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: pytest.TempPathFactory) -> None:

@@ -14,8 +14,8 @@ Events:
     put         after an object-store put (an object written; its revision not yet)
     generate    at the start of a generate-stage call (a chunk, or a retry of one)
     output      at the start of an output-stage call (a chunk, or a retry of one)
-    output-txn  inside the output stage's transaction, each time it looks for an item's
-                model revision (the chunk's earlier items' revisions already flushed)
+    output-txn  inside the output stage's transaction, once a chunk: its items moved to
+                review (not committed), when it looks for their model revisions
 
 `FAULT_INGEST_CHUNK=N` makes ingest commit every N rows (instead of 500).
 """
@@ -90,7 +90,7 @@ def install() -> None:
     import tasks.output
 
     db.repository.add_items = _after("ingest-txn", db.repository.add_items)
-    db.repository.model_revision = _after("output-txn", db.repository.model_revision)
+    db.repository.with_model_revision = _after("output-txn", db.repository.with_model_revision)
     copydesk.storage.LocalStore.put = _after("put", copydesk.storage.LocalStore.put)  # type: ignore[method-assign]
     copydesk.s3_store.S3Store.put = _after("put", copydesk.s3_store.S3Store.put)  # type: ignore[method-assign]
     tasks.generate.generate_chunk = _before("generate", tasks.generate.generate_chunk)

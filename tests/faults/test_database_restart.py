@@ -40,13 +40,13 @@ def test_a_batch_rides_out_two_database_restarts(
     expected = write_products(workspace.cwd / "products.csv", 6)
 
     gate.arm(8)  # chunk 2's generation (2 items x 3 sections a chunk)
-    workspace.start(*RUN, points="output-txn:3")  # chunk 2's output transaction
+    workspace.start(*RUN, points="output-txn:2")  # chunk 2's output transaction
     workspace.wait_for(gate.reached.is_set, "held model call")
     postgres.restart()
     gate.release()
-    workspace.wait_reached("output-txn-3")
+    workspace.wait_reached("output-txn-2")
     postgres.restart()
-    workspace.go("output-txn-3")
+    workspace.go("output-txn-2")
     workspace.succeed()
 
     state = batch_state(url, LocalStore(isolated_settings / "objects"), 1)

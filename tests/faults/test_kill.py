@@ -113,8 +113,8 @@ def _kill_between_puts(copydesk: Copydesk, url: str, store: ObjectStore) -> None
 
 def _kill_in_output_transaction(copydesk: Copydesk, url: str, store: ObjectStore) -> None:
     batch_id = _batch_id(url)
-    points = "output-txn:2"  # the chunk's second item: the first's revision is flushed
-    copydesk.start("run", "--resume", str(batch_id), points=points).wait_reached("output-txn-2")
+    points = "output-txn:1"  # the chunk's items moved to review, not committed
+    copydesk.start("run", "--resume", str(batch_id), points=points).wait_reached("output-txn-1")
     copydesk.kill()
     state = batch_state(url, store, batch_id)
     assert len(state.items(ItemStatus.REFINED)) == CHUNK  # rolled back: still refined
