@@ -19,6 +19,7 @@ from copydesk.storage import (
     NewObject,
     StoredObject,
     _same_or_conflict,
+    names_its_content,
     validate_key,
     validate_prefix,
 )
@@ -140,9 +141,10 @@ class S3Store:
         validate_key(key)
         self.ensure_bucket()
         obj = StoredObject.of(key, data, content_type)
-        existing = self.stat(key)
-        if existing is not None:
-            return _same_or_conflict(existing, obj, self.description)
+        if not names_its_content(key, obj.sha256):  # else the same bytes, if any: one trip
+            existing = self.stat(key)
+            if existing is not None:
+                return _same_or_conflict(existing, obj, self.description)
         self._call(
             f"writing {key!r}",
             lambda: self.client.put_object(
@@ -157,7 +159,8 @@ class S3Store:
         return obj
 
     def put_many(self, objects: Sequence[NewObject]) -> list[StoredObject]:
-        """Up to `PUT_WORKERS` puts at a time (each is two round trips to the server).
+        """Up to `PUT_WORKERS` puts at a time (each is two round trips to the server, a
+        look then the put, or one for a name that carries its content's digest).
         After a failure the puts not yet started are dropped; the first failure in
         `objects`' order is raised, as the same puts one by one would have."""
         if len(objects) < 2:

@@ -9,7 +9,9 @@ Both use the same key layout:
     inbox/{any/path}.{csv,jsonl,json}             input files users drop for batches
 
 Objects are immutable: putting different bytes under an existing key is refused,
-putting the same bytes again is a no-op (so a resumed batch can re-put safely).
+putting the same bytes again is a no-op (so a resumed batch can re-put safely). A key
+whose file name starts with its content's digest (`names_its_content`: the pipeline's
+documents) cannot name other bytes, so the S3 store puts it without looking first.
 Every object Copydesk puts carries its content type and its `sha256:` digest as metadata;
 an object put by another tool (a file copied into `inbox/`) has an empty digest.
 `download` streams an object to a local file, so a large input never sits in memory.
@@ -115,6 +117,15 @@ def validate_key(key: str) -> str:
 def validate_prefix(prefix: str) -> str:
     """A listing prefix: a valid key, optionally ending in `/`."""
     return validate_key(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
+
+
+def names_its_content(key: str, sha256: str) -> bool:
+    """Whether the key's file name starts with the first 16 hex digits of the object's
+    digest and a dot (`{digest[:16]}.md`, as the pipeline names documents): a put under
+    that name carries those bytes (short of a 64-bit collision), so there is no other
+    content to look for before putting it."""
+    name, digest = key.rpartition("/")[2], sha256.partition(":")[2]
+    return len(digest) >= 16 and name.startswith(f"{digest[:16]}.")
 
 
 def item_key(batch_id: int, item_id: int, name: str) -> str:

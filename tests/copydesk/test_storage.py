@@ -19,6 +19,7 @@ from copydesk.storage import (
     LocalStore,
     NewObject,
     ObjectStore,
+    StoredObject,
     item_key,
     published_key,
     sync_files,
@@ -292,3 +293,38 @@ def test_a_torn_sidecar_does_not_stop_a_redo(tmp_path: Path) -> None:
             store.put(key, b"# Other\n", "text/markdown")
         assert store.put(key, b"# Lamp\n", "text/markdown") == stored
         assert json.loads(sidecar.read_bytes())["sha256"] == stored.sha256  # repaired
+
+
+@pytest.mark.integration
+def test_a_name_that_carries_its_digest_is_put_in_one_trip(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline's documents are named by their content's digest: the S3 store puts
+    them without a look first (a redo writes the same bytes), and still looks first for
+    any other name."""
+    from copydesk.s3_store import S3Store
+    from copydesk.storage import names_its_content
+
+    data = b"# Lamp\n"
+    digest = sha256_bytes(data)
+    named = item_key(7, 1, f"{digest.partition(':')[2][:16]}.md")
+    assert names_its_content(named, digest)
+    assert not names_its_content(item_key(7, 1, "output.md"), digest)
+    assert not names_its_content(item_key(7, 1, f"{'0' * 16}.md"), digest)
+    for name, value in s3_env(s3_server, f"t-{uuid.uuid4().hex[:12]}").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COPYDESK_S3_CREATE_BUCKET", "true")
+    get_settings.cache_clear()
+    store = S3Store.from_settings(get_settings())
+    looks: list[str] = []
+    real_stat = store.stat
+
+    def stat(key: str) -> StoredObject | None:
+        looks.append(key)
+        return real_stat(key)
+
+    store.stat = stat  # type: ignore[method-assign]
+    first, again = store.put(named, data, "text/markdown"), store.put(named, data, "text/markdown")
+    assert first == again and store.get(named) == data and looks == []
+    store.put(item_key(7, 1, "output.md"), data, "text/markdown")
+    assert looks == [item_key(7, 1, "output.md")]
