@@ -220,7 +220,9 @@ class SectionSpec(_Strict):
     name: str
     prompt: str  # the section's prompt template, `<section>.prompt.j2`
     facts: list[str] = []  # the fields the section must carry
-    format: Literal["text", "bullets"] = "text"
+    # text: sentences (checked for an unfinished last one); bullets: one item a line;
+    # line: a single line such as a title or a headline (no sentence end is wanted)
+    format: Literal["text", "bullets", "line"] = "text"
     min_words: PositiveInt | None = None
     max_words: PositiveInt | None = None
     min_sentences: PositiveInt | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -238,7 +239,7 @@ def test_the_restaurant_fallback_passes_every_check_on_the_dev_set() -> None:
 def test_the_product_fallback_is_spelt_in_the_content_types_dialect() -> None:
     """The fallback is the text of last resort: harper (en-US for product_description)
     finds nothing to say about its words on the bundled sample ("Colours:" was flagged on
-    every item)."""
+    every item), and its title, a `line`, is not an unfinished sentence."""
     from copydesk.ingest import ingest_rows
     from copydesk.settings import get_settings
 
@@ -252,6 +253,26 @@ def test_the_product_fallback_is_spelt_in_the_content_types_dialect() -> None:
             text = fallback_text(kind, section, item.input_record)
             assert text is not None
             checked = polish(section, text, kind, item.input_record)
-            lints += [(section.name, f.message) for f in checked.findings if f.check == "grammar"]
+            lints += [
+                (section.name, f.message)
+                for f in checked.findings
+                if f.check in ("grammar", "unfinished")
+            ]
             assert not checked.fixes, checked.fixes
     assert not lints, lints[:5]
+
+
+def test_a_line_needs_no_sentence_end_and_a_text_does() -> None:
+    kind = load_content_type("product_description")
+    record: dict[str, object] = {
+        **dict.fromkeys(("category", "dimensions")),
+        **{"materials": [], "colours": [], "features": []},
+        **{"name": "Trail Runner", "brand": "Lumo", "price": "49.00", "currency": "USD"},
+    }
+    title = render_plan(kind, record).sections[0]
+    assert title.format == "line"
+    assert not polish(title, "Lumo Trail Runner", kind, record).findings
+    as_text = replace(title, format="text")
+    assert [f.check for f in polish(as_text, "Lumo Trail Runner", kind, record).findings] == [
+        "unfinished"
+    ]
