@@ -26,6 +26,7 @@ import mimetypes
 import os
 import re
 import shutil
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -160,7 +161,8 @@ class LocalStore:
     (`sync_files`: one `syncfs` of the file system on Linux, instead of an fsync per
     file, each waiting for its own journal commit), then makes the puts one by one, each
     renaming its object's file into place: a crash leaves the objects put before it, in
-    order (and perhaps hidden `.tmp-` files, which nothing reads).
+    order, and hidden `.tmp-` files, which nothing reads and the next put into their
+    folder (a resume's) removes.
 
     Symbolic links that lead out of the root folder are refused. `put` checks each
     folder once per store (it makes the folders it needs, and remembers the ones it
@@ -189,19 +191,23 @@ class LocalStore:
             )
         return path
 
-    def _folder(self, key: str, folder: Path) -> None:
-        """Make `folder` and its parents as needed; refuse a link out of the root."""
+    def _folder(self, key: str, folder: Path, *, leaf: bool = True) -> None:
+        """Make `folder` and its parents as needed; refuse a link out of the root. A
+        `leaf` folder (one that objects go in) found already there is swept of the
+        temporary files of puts whose process died (`sweep_temporary_files`)."""
         if folder in self._folders:
             return
         if folder == self.root:
             folder.mkdir(parents=True, exist_ok=True)
         else:
-            self._folder(key, folder.parent)
+            self._folder(key, folder.parent, leaf=False)
             try:
                 folder.mkdir()  # made in a folder inside the root: inside too
             except FileExistsError:
                 if folder.is_symlink():
                     self._inside(key, folder)
+                if leaf:
+                    sweep_temporary_files(folder)
         self._folders.add(folder)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
@@ -414,10 +420,50 @@ def _sidecar(obj: StoredObject) -> bytes:
     return json.dumps(obj.__dict__).encode()
 
 
+@functools.cache
+def _temporary_prefix() -> str:
+    """`.tmp-{host}-`: temporary files are named by host and process, so that a sweep
+    can tell those of this host's dead processes."""
+    host = sha256_bytes(socket.gethostname().encode()).partition(":")[2][:8]
+    return f".tmp-{host}-"
+
+
+def sweep_temporary_files(folder: Path) -> int:
+    """Remove the temporary files in `folder` that processes of this host left when they
+    died mid-put (a kill -9); how many. Files of live processes, and of other hosts
+    sharing the folder, stay."""
+    prefix, removed = _temporary_prefix(), 0
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.name.startswith(prefix)]
+    except OSError:
+        return 0
+    for name in names:
+        pid = name[len(prefix) :].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                (folder / name).unlink()
+                removed += 1
+            except OSError:  # another sweep took it
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # no signal: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def _write_temporary(path: Path, data: bytes, *, sync: bool = True) -> Path:
     """A new hidden file in `path`'s folder (which must exist) holding `data`, fsynced
     when `sync`, to be renamed to `path`."""
-    tmp = path.parent / f".tmp-{uuid.uuid4().hex}"
+    tmp = path.parent / f"{_temporary_prefix()}{os.getpid()}-{uuid.uuid4().hex}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         try:

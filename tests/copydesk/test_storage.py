@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -328,3 +330,34 @@ def test_a_name_that_carries_its_digest_is_put_in_one_trip(
     assert first == again and store.get(named) == data and looks == []
     store.put(item_key(7, 1, "output.md"), data, "text/markdown")
     assert looks == [item_key(7, 1, "output.md")]
+
+
+def test_a_resume_sweeps_the_temporary_files_of_dead_puts(tmp_path: Path) -> None:
+    """A kill -9 mid-put leaves hidden temporary files; the next put into their folder
+    (a resume's, from a new store) removes those of dead processes of this host only."""
+    store = LocalStore(tmp_path / "objects")
+    key = item_key(8, 1, "a.md")
+    store.put(key, b"a", "text/markdown")
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    prefix = copydesk.storage._temporary_prefix()
+    folder, meta = (store.root / key).parent, (store.root / ".meta" / key).parent
+    dead = [
+        folder / f"{prefix}{int(finished.stdout)}-a",
+        meta / f"{prefix}{int(finished.stdout)}-b",
+    ]
+    kept = [folder / f"{prefix}{os.getpid()}-c", folder / ".tmp-00000000-1-d", folder / "x.md"]
+    for path in dead + kept:
+        path.write_bytes(b"half")
+    again = LocalStore(tmp_path / "objects")
+    again.put_many(
+        [
+            NewObject(item_key(8, 1, "b.md"), b"b", "text/markdown"),
+            NewObject(item_key(8, 2, "c.md"), b"c", "text/markdown"),
+        ]
+    )
+    assert [path.exists() for path in dead + kept] == [False, False, True, True, True]
