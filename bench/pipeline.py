@@ -172,7 +172,7 @@ def bench_one(args: argparse.Namespace, items: int, mode: str) -> dict[str, Any]
     from db import migrate
 
     # Kept until the bench ends: ext4 makes a new file slowly while many were deleted in
-    # the last minutes (it skips their inodes), so a run would pay for the one before it.
+    # the last minutes (it seems to skip their inodes), so a run would pay for the one before it.
     tmp = tempfile.mkdtemp(prefix=f"{items}-{mode}-", dir=args.work_root)
     with ExitStack() as stack:
         folder, setup = Path(tmp), time.perf_counter()
