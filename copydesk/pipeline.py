@@ -177,7 +177,7 @@ def plan_chunk(url: str, item_ids: Sequence[int], content_type: ContentType) -> 
             session.execute(insert(PlanRow), rows)  # one statement, not one row at a time
         counts.done = len(moved)
         for item_id, reason in failed.items():
-            counts.failed += _fail(session, [item_id], ItemStatus.INGESTED, reason)
+            counts.failed += fail_in_status(session, [item_id], ItemStatus.INGESTED, reason)
     return counts
 
 
@@ -309,7 +309,9 @@ def _write_generations(
         if rows:
             session.execute(insert(Generation), rows)  # one statement, not one row at a time
         counts.done = len(moved)
-        counts.failed = _fail(session, missing_plan, ItemStatus.PLANNED, "the item has no plan")
+        counts.failed = fail_in_status(
+            session, missing_plan, ItemStatus.PLANNED, "the item has no plan"
+        )
     return counts
 
 
@@ -471,10 +473,10 @@ def _write_revisions(
             by_errors.setdefault(check_errors[item_id], []).append(item_id)
         moved = sorted(
             row
-            for errors, ids in by_errors.items()
+            for errors, same in by_errors.items()
             for row in repo.move_items(
                 session=session,
-                ids=ids,
+                ids=same,
                 status=ItemStatus.REFINED,
                 to=ItemStatus.PENDING_REVIEW,
                 check_errors=errors,
@@ -580,7 +582,7 @@ def finding_row(item_id: int, generation_id: int | None, finding: CheckFinding) 
     return Finding(**finding_values(item_id, generation_id, finding))
 
 
-def _fail(session: Session, item_ids: Sequence[int], status: str, reason: str) -> int:
+def fail_in_status(session: Session, item_ids: Sequence[int], status: str, reason: str) -> int:
     """Fail those of the items still in `status`, for `reason`; how many."""
     failed = repo.move_items(
         session=session, ids=item_ids, status=status, to=ItemStatus.FAILED, error=reason[:2000]
@@ -591,4 +593,4 @@ def _fail(session: Session, item_ids: Sequence[int], status: str, reason: str) -
 def fail_items(url: str, item_ids: Sequence[int], reason: str) -> int:
     """Mark a chunk's unfinished items as failed (its task ran out of retries)."""
     with session_scope(url) as session:
-        return sum(_fail(session, item_ids, status, reason) for status in WORK_STATUSES)
+        return sum(fail_in_status(session, item_ids, status, reason) for status in WORK_STATUSES)

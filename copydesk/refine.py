@@ -34,6 +34,7 @@ from copydesk.pipeline import (
     NewGeneration,
     RunIds,
     StageCounts,
+    fail_in_status,
     finding_values,
     generation_values,
     load_work,
@@ -295,14 +296,9 @@ def write_refinements(
         if findings:
             session.execute(insert(FindingRow), findings)
         counts.done = len(moved)
-        failed = repo.move_items(
-            session=session,
-            ids=missing_plan,
-            status=ItemStatus.GENERATED,
-            to=ItemStatus.FAILED,
-            error="the item has no plan",
+        counts.failed = fail_in_status(
+            session, missing_plan, ItemStatus.GENERATED, "the item has no plan"
         )
-        counts.failed = len(failed)
     return counts
 
 
