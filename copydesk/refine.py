@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from copydesk.checks import Finding, record_strings, run_section_checks
-from copydesk.checks.grammar import AppliedFix, apply_safe_fixes
+from copydesk.checks.grammar import AppliedFix, apply_safe_fixes, lint_ahead
 from copydesk.checks.hygiene import trim_unfinished
 from copydesk.content_types import ContentType
 from copydesk.generation.base import GenerationRequest, TextGenerator
@@ -47,6 +47,9 @@ from db.models import Generation, ItemStatus, RefineDecision, Refinement
 from db.session import session_scope
 
 FALLBACK_TEMPLATE = "{section}.fallback.j2"
+# Sections checked as one batch on one thread: their texts go to the grammar checker in
+# one call (a call's fixed cost is most of a short text's).
+CHECK_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,18 @@ def polish(
     section: SectionPlan, text: str, content_type: ContentType, record: dict[str, Any]
 ) -> Checked:
     """Safe fixes first, then every check of the content type on the fixed text."""
+    cleaned, fixes = _trimmed(section, text)
+    if "grammar" in content_type.checks:
+        cleaned, applied = apply_safe_fixes(
+            cleaned, language=content_type.language, protected=record_strings(record)
+        )
+        fixes += applied
+    findings = run_section_checks(section, cleaned, content_type, record)
+    return Checked(cleaned, tuple(fixes), tuple(findings))
+
+
+def _trimmed(section: SectionPlan, text: str) -> tuple[str, list[AppliedFix]]:
+    """The text stripped and, for running text, without an unfinished last sentence."""
     fixes: list[AppliedFix] = []
     cleaned = text.strip()
     if section.format == "text":
@@ -87,13 +102,19 @@ def polish(
             cut = cleaned[len(trimmed) :]
             fixes.append(AppliedFix(len(trimmed), len(cleaned), cut, "", "unfinished", "cut off"))
             cleaned = trimmed
+    return cleaned, fixes
+
+
+Polish = tuple[SectionPlan, str, dict[str, Any]]  # a section, its text, the item's record
+
+
+def polish_batch(batch: Sequence[Polish], content_type: ContentType) -> list[Checked]:
+    """`polish` for each (section, text, record); the texts' grammar is linted in one call
+    first (the results are the same as one `polish` at a time, only sooner)."""
     if "grammar" in content_type.checks:
-        cleaned, applied = apply_safe_fixes(
-            cleaned, language=content_type.language, protected=record_strings(record)
-        )
-        fixes += applied
-    findings = run_section_checks(section, cleaned, content_type, record)
-    return Checked(cleaned, tuple(fixes), tuple(findings))
+        cleaned = [_trimmed(section, text)[0] for section, text, _ in batch]
+        lint_ahead(cleaned, language=content_type.language)
+    return [polish(section, text, content_type, record) for section, text, record in batch]
 
 
 def fallback_text(
@@ -184,7 +205,7 @@ def refine_chunk(
         if section.name in unit.latest
     ]
     with _section_map(threads) as each:
-        new = _attempts(sections, content_type, generator, options, each)
+        new = _attempts(sections, content_type, generator, options, each, threads)
         outcomes = list(each(lambda work: decide(work, content_type), sections))
     counts = write_refinements(url, units, missing, new, outcomes, generator, run)
     counts.extra["regenerated"] = len(new)
@@ -194,7 +215,7 @@ def refine_chunk(
     return counts
 
 
-SectionMap = Callable[[Callable[[SectionWork], Any], Iterable[SectionWork]], Iterator[Any]]
+SectionMap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 
 @contextmanager
@@ -213,19 +234,22 @@ def _attempts(
     generator: TextGenerator,
     options: GenerationOptions,
     each: SectionMap,
+    threads: int,
 ) -> list[NewGeneration]:
     """Check every section's latest text, regenerate those with errors, up to the last
     attempt; return the new generations (each section's `checked` holds its attempts)."""
 
-    def check(work: SectionWork) -> tuple[Attempt, Checked]:
-        current = work.unit.latest[work.section.name]
-        return current, polish(work.section, current.output, content_type, work.unit.record)
+    def check(batch: list[SectionWork]) -> list[tuple[Attempt, Checked]]:
+        currents = [work.unit.latest[work.section.name] for work in batch]
+        jobs = [(w.section, c.output, w.unit.record) for w, c in zip(batch, currents, strict=True)]
+        return list(zip(currents, polish_batch(jobs, content_type), strict=True))
 
     new: list[NewGeneration] = []
     pending = sections
     for attempt in range(1, options.max_attempts + 1):
         retry = []
-        for work, (current, checked) in zip(pending, each(check, pending), strict=True):
+        results = [pair for done in each(check, _batches(pending, threads)) for pair in done]
+        for work, (current, checked) in zip(pending, results, strict=True):
             work.checked.append((current, checked))
             if checked.errors and attempt < options.max_attempts:
                 retry.append(work)
@@ -247,6 +271,12 @@ def _attempts(
             unit.latest[name] = Attempt(number, result.text, new=len(new) - 1)
         pending = retry
     return new
+
+
+def _batches(sections: list[SectionWork], threads: int) -> list[list[SectionWork]]:
+    """The sections in batches of at most CHECK_BATCH, enough for every thread."""
+    size = max(1, min(CHECK_BATCH, -(-len(sections) // max(threads, 1))))
+    return [sections[start : start + size] for start in range(0, len(sections), size)]
 
 
 def write_refinements(

@@ -19,11 +19,12 @@ without a model (the rest is left to the regenerate loop and the reviewer):
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
@@ -34,7 +35,12 @@ from copydesk.checks.protected import WORD, Span, Spans, protected_spans
 
 GRAMMAR = "grammar"
 MAX_ROUNDS = 12  # fix, re-lint, fix again: 200 repeated words need 8 rounds
-LINT_CACHE_SIZE = 256  # texts whose lints a checker keeps (the fixes lint what the check will)
+# Texts whose lints a checker keeps: the fixes lint what the check will, and a refine
+# chunk's threads lint their batches of texts (up to 64 threads x 32 texts) ahead.
+LINT_CACHE_SIZE = 4096
+# Between texts linted in one call to harper: a paragraph break, which harper's rules do
+# not look across (tests/copydesk/checks/test_grammar.py holds the texts that show it).
+PARAGRAPH = "\n\n"
 DIALECTS = {
     "en-us": harper.Dialect.AMERICAN,
     "en-gb": harper.Dialect.BRITISH,
@@ -92,6 +98,8 @@ class GrammarChecker(Protocol):
 
     def lint(self, text: str) -> list[GrammarIssue]: ...
 
+    def lint_many(self, texts: Sequence[str]) -> list[list[GrammarIssue]]: ...
+
     def spelt_right(self, word: str) -> bool: ...
 
 
@@ -103,7 +111,19 @@ class HarperChecker:
     about half a second to build, the next ones a few milliseconds: they share the
     dictionary) and threads lint side by side. The lints of the last `LINT_CACHE_SIZE`
     texts are kept: the safe fixes lint a text and the grammar check then lints the same
-    (usually unchanged) text again."""
+    (usually unchanged) text again.
+
+    Each call to harper costs about 0.9 ms before the text's own cost, so `lint_many`
+    lints its texts in one call, each followed by a paragraph break, and splits the lints
+    back: a product's 110-character section costs 2.1 ms alone and 1.3 ms in a call of
+    16. A text is always linted as a paragraph followed by a break, alone too, so that its
+    lints do not depend on whether another text follows: at the very end of a document
+    harper reads some things otherwise (it lets a single short sentence start in lower
+    case, as a label, and tokenises a last "`Finding`s." differently). A lint that runs
+    from one text into the next (rare: 2 of 2,400 texts in a test of this) sends those
+    texts to be linted alone. harper's rules do not look across a paragraph break but
+    for one known case: overlapping repeats ("Walla Walla Walla") may be flagged once or
+    twice depending on an earlier repeat in another text."""
 
     def __init__(self, dialect: harper.Dialect) -> None:
         self.dialect = dialect
@@ -117,10 +137,47 @@ class HarperChecker:
         return len(self._idle)
 
     def lint(self, text: str) -> list[GrammarIssue]:
+        return self.lint_many([text])[0]
+
+    def lint_many(self, texts: Sequence[str]) -> list[list[GrammarIssue]]:
+        """Each text's lints, in order of their spans (the texts not kept: in one call)."""
+        found: dict[str, tuple[GrammarIssue, ...]] = {}
         with self._lock:
-            if (cached := self._linted.get(text)) is not None:
-                self._linted.move_to_end(text)
-                return list(cached)
+            for text in texts:
+                if (cached := self._linted.get(text)) is not None:
+                    self._linted.move_to_end(text)
+                    found[text] = cached
+        todo = [text for text in dict.fromkeys(texts) if text not in found]
+        if todo:
+            linted = self._together(todo)
+            found.update(linted)
+            with self._lock:
+                for text, issues in linted.items():
+                    self._linted[text] = issues
+                while len(self._linted) > LINT_CACHE_SIZE:
+                    self._linted.popitem(last=False)
+        return [list(found[text]) for text in texts]
+
+    def spelt_right(self, word: str) -> bool:
+        return not any(issue.kind == "spelling" for issue in self.lint(word))
+
+    def _together(self, texts: list[str]) -> dict[str, tuple[GrammarIssue, ...]]:
+        """harper's lints of the texts, linted in one call (see the class)."""
+        starts, at = [], 0
+        for text in texts:
+            starts.append(at)
+            at += len(text) + len(PARAGRAPH)
+        lengths = [len(text) for text in texts]
+        joined = "".join(text + PARAGRAPH for text in texts)
+        each, reaching = split_issues(self._harper(joined), starts, lengths)
+        for index in reaching if len(texts) > 1 else ():
+            each[index] = split_issues(
+                self._harper(texts[index] + PARAGRAPH), [0], [lengths[index]]
+            )[0][0]
+        return {text: _in_order(issues) for text, issues in zip(texts, each, strict=True)}
+
+    def _harper(self, text: str) -> list[GrammarIssue]:
+        with self._lock:
             linter = self._idle.pop() if self._idle else None
         if linter is None:
             linter = harper.Linter(self.dialect)
@@ -131,16 +188,32 @@ class HarperChecker:
         finally:
             with self._lock:
                 self._idle.append(linter)
-        issues = [_issue(rule, lint) for rule, lints in by_rule.items() for lint in lints]
-        issues.sort(key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS))
-        with self._lock:
-            self._linted[text] = tuple(issues)
-            if len(self._linted) > LINT_CACHE_SIZE:
-                self._linted.popitem(last=False)
-        return issues
+        return [_issue(rule, lint) for rule, lints in by_rule.items() for lint in lints]
 
-    def spelt_right(self, word: str) -> bool:
-        return not any(issue.kind == "spelling" for issue in self.lint(word))
+
+def split_issues(
+    issues: Sequence[GrammarIssue], starts: Sequence[int], lengths: Sequence[int]
+) -> tuple[list[list[GrammarIssue]], set[int]]:
+    """The lints of texts linted together (text i at `starts[i]`, `lengths[i]` long, each
+    followed by a paragraph break), each text's with its own offsets, and the texts a lint
+    runs across (from the lint's first text to its last): their lints are not to be
+    trusted. A lint of a paragraph break, or from a text's end into its break, is left out,
+    as when the text is linted alone."""
+    each: list[list[GrammarIssue]] = [[] for _ in starts]
+    reaching: set[int] = set()
+    for issue in issues:
+        index = max(bisect.bisect_right(starts, issue.start) - 1, 0)
+        start = starts[index]
+        if issue.end <= start + lengths[index]:
+            each[index].append(replace(issue, start=issue.start - start, end=issue.end - start))
+        elif index + 1 < len(starts) and issue.end > starts[index + 1]:
+            last = bisect.bisect_left(starts, issue.end) - 1
+            reaching.update(range(index, last + 1))
+    return each, reaching
+
+
+def _in_order(issues: list[GrammarIssue]) -> tuple[GrammarIssue, ...]:
+    return tuple(sorted(issues, key=lambda i: (i.start, i.end, i.rule not in _RULE_KINDS)))
 
 
 def _issue(rule: str, lint: harper.Lint) -> GrammarIssue:
@@ -178,6 +251,12 @@ class AppliedFix:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def lint_ahead(texts: Sequence[str], *, language: str) -> None:
+    """Lint the texts in one call to harper and keep their lints for the fixes and the
+    check that follow (much cheaper than one call each; see `HarperChecker`)."""
+    grammar_checker(language).lint_many(texts)
 
 
 def check_grammar(text: str, *, language: str, protected: Sequence[str] = ()) -> list[Finding]:

@@ -3,7 +3,7 @@
 A protected string (a value of the input record: product, brand, place names) and each of
 its words of 3 letters or more, but for common ones, count wherever they occur as whole
 words, in any case. Only the union of those places matters (does a lint, or the word after
-an article, overlap one?), and that union is found with one search per record for the
+an article, overlap one?), and that union is found with one scan per record for the
 strings that cannot overlap themselves, one search each for the rest."""
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
 # Words of a protected name too common to protect everywhere ("The Wrestlers").
 _COMMON = frozenset({"the", "and", "for", "with", "from", "our", "its", "not", "but", "are", "was"})
+# Where a whole-word string may start: every position not just after a word character.
+_NOT_AFTER_WORD = re.compile(r"(?<!\w)")
+# The characters that lower-casing or re's IGNORECASE equate with ASCII letters otherwise
+# than str.lower() on ASCII does ("\u212a", the Kelvin sign, is "k" in both; "\u0130"
+# lower-cases to two characters): a text with one is searched with the compiled pattern.
+_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
 
 Span = tuple[int, int]
 
@@ -51,17 +57,53 @@ class Spans:
 def protected_spans(text: str, protected: Sequence[str]) -> Spans:
     """Where the protected strings, and their words of 3 letters or more, occur."""
     together, alone = _patterns(tuple(protected))
-    spans = [match.span(1) for match in together.finditer(text)] if together else []
+    spans = together.spans(text) if together else []
     spans += [match.span() for pattern in alone for match in pattern.finditer(text)]
     return Spans.union(spans)
 
 
+@dataclass(frozen=True)
+class _Together:
+    """ASCII strings none of which can overlap itself, found together: at each place a
+    whole word may start, the longest of them that occurs there as a whole word, in any
+    case (it covers the others that do). A scan of the lower-cased text, for there is no
+    pattern to build per record (compiling one cost more than the rest of the checks)."""
+
+    by_first: dict[
+        str, tuple[str, ...]
+    ]  # a first character -> the strings, lower-cased, longest first
+
+    @classmethod
+    def of(cls, strings: set[str]) -> _Together:
+        by_first: dict[str, list[str]] = {}
+        for string in sorted({s.lower() for s in strings}, key=len, reverse=True):
+            by_first.setdefault(string[0], []).append(string)
+        return cls({first: tuple(strings) for first, strings in by_first.items()})
+
+    def spans(self, text: str) -> list[Span]:
+        if _ODD_CASE.search(text):
+            return [match.span(1) for match in self.pattern.finditer(text)]
+        low, found = text.lower(), []
+        for place in _NOT_AFTER_WORD.finditer(low):
+            start = place.start()
+            for string in self.by_first.get(low[start : start + 1], ()):
+                end = start + len(string)
+                if low.startswith(string, start) and not _word_char(low[end : end + 1]):
+                    found.append((start, end))
+                    break
+        return found
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The same search as one pattern (for texts with characters that case oddly)."""
+        strings = sorted((s for group in self.by_first.values() for s in group), key=len)
+        alternatives = "|".join(map(re.escape, reversed(strings)))
+        return re.compile(rf"(?<!\w)(?=({alternatives})(?!\w))", re.IGNORECASE)
+
+
 @lru_cache(maxsize=256)
-def _patterns(
-    protected: tuple[str, ...],
-) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
-    """One pattern for the strings that cannot overlap themselves: at each word start, the
-    longest of them that occurs there (it covers the others that do). One pattern each for
+def _patterns(protected: tuple[str, ...]) -> tuple[_Together | None, tuple[re.Pattern[str], ...]]:
+    """The strings that cannot overlap themselves, found together; one pattern each for
     the rest: a search for "Walla Walla" finds one in "Walla Walla Walla", not two."""
     strings = set()
     for value in protected:
@@ -70,12 +112,8 @@ def _patterns(
             strings.add(value.strip())
         strings |= {w for w in words if len(w) >= 3 and w.lower() not in _COMMON}
     alone = sorted(s for s in strings if _may_overlap_itself(s))
-    longest_first = sorted(strings.difference(alone), key=len, reverse=True)
-    together = None
-    if longest_first:
-        alternatives = "|".join(map(re.escape, longest_first))
-        together = re.compile(rf"(?<!\w)(?=({alternatives})(?!\w))", re.IGNORECASE)
-    return together, tuple(_whole_word(s) for s in alone)
+    rest = strings.difference(alone)
+    return (_Together.of(rest) if rest else None), tuple(_whole_word(s) for s in alone)
 
 
 def _whole_word(string: str) -> re.Pattern[str]:
@@ -98,5 +136,5 @@ def _may_overlap_itself(string: str) -> bool:
 
 
 def _word_char(char: str) -> bool:
-    """`\\w`, for an ASCII character."""
+    """`\\w`, for one character (False for none)."""
     return char.isalnum() or char == "_"

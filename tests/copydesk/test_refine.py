@@ -4,6 +4,7 @@ lineage and quality figures each decision leaves behind."""
 from __future__ import annotations
 
 import csv
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from copydesk.checks.grammar import grammar_checker
 from copydesk.content_types import load_content_type
 from copydesk.generation.base import GenerationRequest
 from copydesk.ingest import validate_record
 from copydesk.planning import render_plan
 from copydesk.quality import batch_quality
-from copydesk.refine import fallback_text, polish
+from copydesk.refine import CHECK_BATCH, SectionWork, _batches, fallback_text, polish, polish_batch
 from copydesk.storage import LocalStore
 from db.models import Finding, Generation, Item, ItemStatus, Refinement, Revision
 from db.session import session_scope
@@ -194,6 +196,36 @@ def test_checks_on_threads_decide_exactly_as_one_thread(tmp_path: Path) -> None:
     assert {row[2] for row in refinements} == {"passed", "fallback"}
     assert len(refinements) >= 8 and len(findings) > len(refinements)
     assert (refinements, findings) == threaded
+
+
+def test_a_batch_is_polished_as_each_section_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sample's human references, some spoilt: lower case, a repeated word, cut off.
+    kind = load_content_type("restaurant")
+    with RESTAURANTS.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    jobs = []
+    for index, row in enumerate(rows):
+        record = _record(kind, row["mr"])
+        text = row["ref"]
+        spoilt = [text, text.lower(), text.replace(" is ", " is is "), text + " It is near the"]
+        jobs.append((render_plan(kind, record).sections[0], spoilt[index % 4], record))
+    checker = grammar_checker(kind.language)
+    monkeypatch.setattr(checker, "_linted", OrderedDict())
+    alone = []
+    for section, text, record in jobs:
+        alone.append(polish(section, text, kind, record))
+        checker._linted.clear()  # type: ignore[attr-defined]
+    assert polish_batch(jobs, kind) == alone
+    kinds = {fix.kind for checked in alone for fix in checked.fixes}
+    assert {"sentence_start", "repeated_word", "unfinished"} <= kinds
+
+
+def test_sections_are_checked_in_batches_for_every_thread() -> None:
+    sections = [SectionWork(None, None) for _ in range(100)]  # type: ignore[arg-type]
+    assert [len(batch) for batch in _batches(sections, 1)] == [CHECK_BATCH] * 3 + [4]
+    assert [len(batch) for batch in _batches(sections[:10], 4)] == [3, 3, 3, 1]
+    assert _batches([], 4) == []
+    assert [work for batch in _batches(sections, 3) for work in batch] == sections
 
 
 def test_an_unfinished_last_sentence_is_cut() -> None:

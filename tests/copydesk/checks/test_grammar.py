@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -307,7 +308,7 @@ def test_the_fixes_and_the_check_lint_a_text_once(linted: list[str]) -> None:
     assert (fixed, len(fixes)) == ("This is an apple.", 1)
     assert check_grammar(fixed, language="en-GB", protected=PLACES) == []
     assert check_grammar("This is a apple.", language="en-GB")  # the lints kept, as found
-    assert linted == ["This is a apple.", "This is an apple."]
+    assert linted == ["This is a apple.\n\n", "This is an apple.\n\n"]  # each a paragraph
 
 
 def test_lints_are_kept_for_the_latest_texts(
@@ -320,9 +321,111 @@ def test_lints_are_kept_for_the_latest_texts(
     assert checker.lint("This is a apple.") == checker.lint("This is a apple.") != []
     for text in ["We walked to the the park.", "The pub is quiet.", "This is a apple."]:
         checker.lint(text)
-    assert linted == [
+    assert [text.removesuffix(grammar.PARAGRAPH) for text in linted] == [
         "This is a apple.",
         "We walked to the the park.",
         "The pub is quiet.",
         "This is a apple.",  # the third text since pushed it out
     ]
+
+
+# Texts linted together: a corpus of mistakes, texts that end mid-sentence (titles, a
+# dangling article, an open bracket) and texts whose neighbour would make a mistake if
+# harper read across the paragraph break between them ("the" / "the cat").
+TOGETHER = [
+    "This is a apple. the dog ran to the the park. The color is gray. It occured here.",
+    "I like the",
+    "the cat is here.",
+    "Blue Widget Pro",
+    "this is a widget.",
+    "It is a",
+    "apple for you.",
+    "Ends with a comma,",
+    "and goes on here.",
+    "(see",
+    "below) for more.",
+    "The cats is here. Its a good day.",
+    "",
+    "- Machine washable\n- Made from 100% organic cotton\n\n- Available in three sizes",
+    "A honest man. An one-off. We had had enough. Walla Walla is a town.",
+    "This is a apple and " + " and ".join(["the cat sat on the mat"] * 8) + " and the the end.",
+    "Café Rouge serves crème brûlée 🍮 and the the coffee.",
+    "This is a apple.",  # twice: linted once
+    "This is a apple.",
+]
+
+
+@pytest.mark.parametrize("language", ["en-GB", "en-US"])
+def test_texts_linted_together_get_the_lints_they_get_alone(
+    language: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checker = grammar_checker(language)
+    assert isinstance(checker, HarperChecker)
+    monkeypatch.setattr(checker, "_linted", OrderedDict())
+    alone = []
+    for text in TOGETHER:
+        alone.append(checker.lint(text))
+        checker._linted.clear()
+    together = checker.lint_many(TOGETHER)
+    assert together == alone
+    assert sum(map(len, together)) > 20  # the corpus has mistakes to find
+    assert [issue.kind for issue in together[6 - 1]] == []  # "It is a" alone is fine
+
+
+def test_texts_go_to_harper_in_one_call_and_each_once(linted: list[str]) -> None:
+    checker = grammar_checker("en-GB")
+    checker.lint("It is a")
+    assert checker.lint_many(["This is a apple.", "It is a", "the end.", "This is a apple."])
+    assert linted == ["It is a\n\n", "This is a apple.\n\nthe end.\n\n"]
+    fixed, _ = apply_safe_fixes("This is a apple.", language="en-GB")  # kept: not linted again
+    assert linted[2:] == [fixed + "\n\n"]
+
+
+def issue(start: int, end: int, rule: str = "Rule") -> grammar.GrammarIssue:
+    return grammar.GrammarIssue("kind", rule, start, end, "message")
+
+
+def test_lints_are_split_back_to_their_texts() -> None:
+    # "aaaaa", "", "bbbb" and "ccc" at 0, 7, 9 and 15, each followed by a 2-character break.
+    starts, lengths = [0, 7, 9, 15], [5, 0, 4, 3]
+    inside = [issue(0, 5), issue(5, 5), issue(7, 7), issue(10, 13), issue(16, 17)]
+    breaks = [issue(4, 6), issue(6, 6), issue(13, 15), issue(19, 20)]  # in or into a break
+    each, reaching = grammar.split_issues(inside + breaks, starts, lengths)
+    assert each == [[issue(0, 5), issue(5, 5)], [issue(0, 0)], [issue(1, 4)], [issue(1, 2)]]
+    assert reaching == set()
+    assert grammar.split_issues([issue(5, 8)], starts, lengths) == ([[], [], [], []], {0, 1})
+    assert grammar.split_issues([issue(12, 16)], starts, lengths)[1] == {2, 3}
+    assert grammar.split_issues([issue(3, 17)], starts, lengths)[1] == {0, 1, 2, 3}
+
+
+class ReachingLinter:
+    """harper's linter, plus a made-up lint across the paragraph break of a joined text."""
+
+    def __init__(self, linter: Any) -> None:
+        self.linter = linter
+        self.texts: list[str] = []
+
+    def organized_lints(self, text: str, **options: Any) -> Any:
+        self.texts.append(text)
+        lints = dict(self.linter.organized_lints(text, **options))
+        if grammar.PARAGRAPH in text:
+            start = text.index(grammar.PARAGRAPH)
+            span = SimpleNamespace(start=start - 1, end=start + 3)
+            made_up = SimpleNamespace(
+                lint_kind="Style", span=span, message="across", suggestions=[], problem_text=""
+            )
+            lints["Across"] = [made_up]
+        return lints
+
+
+def test_a_lint_reaching_out_of_its_text_has_its_texts_linted_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checker = HarperChecker(grammar_checker("en-GB").dialect)
+    reaching = ReachingLinter(checker._idle[0])
+    monkeypatch.setattr(checker, "_idle", [reaching])
+    texts = ["This is a apple.", "We walked to the the park.", "The end."]
+    lints = checker.lint_many(texts)
+    alone = [text + grammar.PARAGRAPH for text in texts]
+    assert reaching.texts == ["".join(alone), alone[0], alone[1]]
+    assert [[i.kind for i in each] for each in lints] == [["article"], ["repeated_word"], []]

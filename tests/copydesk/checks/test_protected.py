@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from copydesk.checks.protected import WORD, Span, protected_spans
+from copydesk.checks.protected import WORD, Span, _patterns, protected_spans
 
 COMMON = {"the", "and", "for", "with", "from", "our", "its", "not", "but", "are", "was"}
 
@@ -51,6 +51,9 @@ def assert_same_overlaps(text: str, protected: list[str]) -> None:
         (["St. John's", "O'Neill"], "St. John's and O'Neill's, st. johns, O\u2019Neill"),
         (["The Wrestlers", "  "], "The Wrestlers; the wrestlers; The pub."),
         ([], "Nothing is protected here."),
+        # Letters re's IGNORECASE takes for ASCII ones: the Kelvin sign, long s, dotless i.
+        (["Kite", "Sushi Bar", "Ivy"], "\u212aite, \u017fushi bar, \u0131vy, \u0130vy; Kite ivy"),
+        (["Ivy"], "\u0130vy\u0130vy ivy"),  # "\u0130" lower-cases to two characters
     ],
 )
 def test_protected_places_are_those_of_one_search_per_string(
@@ -67,8 +70,18 @@ def test_a_string_is_found_as_a_search_for_it_finds_it() -> None:
     assert not spans.overlaps((5, 6))
 
 
+def test_a_text_without_odd_letters_is_scanned_without_a_pattern() -> None:
+    protected = ["Browns Cambridge", "Loch Fyne"]
+    assert_same_overlaps("browns cambridge faces LOCH FYNE; Fyne-ish Browns.", protected)
+    together, alone = _patterns(tuple(protected))
+    assert together is not None and alone == ()
+    assert "pattern" not in vars(together)  # no per-record pattern was compiled
+    assert_same_overlaps("\u212aoch Fyne and browns cambridge", protected)
+    assert "pattern" in vars(together)
+
+
 def test_random_names_and_texts() -> None:
-    pieces = ["Walla", "walla", "Le", "le", "Eagle", "eagle", "Café", "Rouge", "aa", "x"]
+    pieces = ["Walla", "walla", "Le", "le", "Eagle", "eagle", "Café", "Rouge", "aa", "x", "\u212a"]
     seps = [" ", " ", "-", ", ", "_", "'", ""]
     generator = random.Random(7)
 
