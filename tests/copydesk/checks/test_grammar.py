@@ -429,3 +429,12 @@ def test_a_lint_reaching_out_of_its_text_has_its_texts_linted_alone(
     alone = [text + grammar.PARAGRAPH for text in texts]
     assert reaching.texts == ["".join(alone), alone[0], alone[1]]
     assert [[i.kind for i in each] for each in lints] == [["article"], ["repeated_word"], []]
+
+
+def test_a_text_is_linted_as_a_paragraph_with_a_break_after_it() -> None:
+    # At the very end of a document harper lets a single short sentence start in lower
+    # case (a label); every text is linted as a paragraph followed by a break, so a short
+    # section is checked as it is in a batch of texts.
+    assert flagged("the cat sat on the mat.", "en-GB") == ["the"]
+    fixed, _ = apply_safe_fixes("the cat sat on the mat.", language="en-GB")
+    assert fixed == "The cat sat on the mat."
