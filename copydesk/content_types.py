@@ -242,9 +242,10 @@ class SectionSpec(_Strict):
 
 
 class OutputsSpec(_Strict):
-    """Output templates per format; JSON is built in."""
+    """Output templates per format; JSON is built in. Markdown is required: it is each
+    revision's text, what the review app shows and editors edit."""
 
-    markdown: str | None = None
+    markdown: str
     html: str | None = None
 
 
@@ -276,7 +277,7 @@ class Manifest(_Strict):
     input: InputSpec = InputSpec()
     fields: dict[str, FieldSpec] = Field(min_length=1)
     sections: list[SectionSpec] = Field(min_length=1)
-    outputs: OutputsSpec = OutputsSpec()
+    outputs: OutputsSpec
     image: ImageSpec | None = None
     checks: list[str] = []  # which of CHECKS run on every section (leftovers always do)
     forbidden_phrases: list[str] = []  # the forbidden_phrases check: phrases never to use

@@ -26,7 +26,7 @@ from copydesk.generation.base import Decoding, GenerationRequest, GenerationResu
 from copydesk.hashing import sha256_text
 from copydesk.ingest import chunked
 from copydesk.planning import Plan, PlanError, SectionPlan, render_plan
-from copydesk.render import render_outputs
+from copydesk.render import render_markdown, render_outputs
 from copydesk.sources import ingest_source, parse_source
 from copydesk.storage import NewObject, ObjectStore, StoredObject, item_key
 from db import repository as repo
@@ -445,8 +445,7 @@ def output_chunk(
         model_id = next(iter(work.model.values())).model_id
         if work.refined:
             raw = {name: g.output for name, g in work.model.items()}
-            model_docs = render_outputs(content_type, work.record, raw)
-            raw_markdown = next(d for d in model_docs if d.format == "markdown").data.decode()
+            raw_markdown = render_markdown(content_type, work.record, raw)
             chain = [
                 _revision(work.item_id, AuthorKind.MODEL, model_id, raw_markdown, raw),
                 _revision(work.item_id, AuthorKind.REFINER, REFINER, markdown, work.final),

@@ -1,6 +1,6 @@
 """Output: the final documents for one item, from the content type's output templates.
 
-Markdown and HTML come from the manifest's `outputs` templates, rendered in the same
+Markdown (required) and HTML come from the manifest's `outputs` templates, rendered in the same
 sandbox as the prompts (HTML with autoescaping, so markup in a record or a model's text
 shows as text); JSON is always built in. The same inputs give the same bytes."""
 
@@ -33,16 +33,22 @@ def _document(format: str, extension: str, media_type: str, text: str) -> Render
     return RenderedDocument(format, extension, media_type, text.encode("utf-8"))
 
 
+def render_markdown(
+    content_type: ContentType, record: dict[str, Any], sections: dict[str, str]
+) -> str:
+    """The Markdown document alone (a revision's text)."""
+    context = {"record": record, "sections": sections, "content_type": content_type}
+    text = render_template(content_type, content_type.outputs.markdown, context, error=RenderError)
+    return tidy_text(text) + "\n"
+
+
 def render_outputs(
     content_type: ContentType, record: dict[str, Any], sections: dict[str, str]
 ) -> list[RenderedDocument]:
-    """Markdown and HTML where the manifest names a template, then JSON."""
+    """Markdown, HTML where the manifest names a template, then JSON."""
     context = {"record": record, "sections": sections, "content_type": content_type}
-    documents = []
-    if template := content_type.outputs.markdown:
-        text = render_template(content_type, template, context, error=RenderError)
-        markdown = tidy_text(text) + "\n"
-        documents.append(_document("markdown", "md", "text/markdown; charset=utf-8", markdown))
+    markdown = render_markdown(content_type, record, sections)
+    documents = [_document("markdown", "md", "text/markdown; charset=utf-8", markdown)]
     if template := content_type.outputs.html:
         text = render_template(content_type, template, context, autoescape=True, error=RenderError)
         html = text.strip() + "\n"

@@ -142,6 +142,8 @@ def edit_manifest(folder: Path, old: str, new: str) -> Path:
         ("facts: [name, brand]", "facts: [name, maker]", "unknown fields ['maker']"),
         ("name: product_description", "name: product", "does not match its folder"),
         ("prompt: title.prompt.j2", "prompt: headline.prompt.j2", "headline.prompt.j2"),
+        ("outputs: {markdown: output.md.j2, ", "outputs: {", "outputs.markdown: Field required"),
+        ("outputs:", "outputz:", "outputs: Field required"),
     ],
 )
 def test_a_bad_manifest_names_the_file_and_the_key(

@@ -16,15 +16,34 @@ from copydesk.checks.grammar import grammar_checker
 from copydesk.content_types import load_content_type
 from copydesk.generation.base import GenerationRequest
 from copydesk.ingest import validate_record
+from copydesk.pipeline import (
+    GenerationOptions,
+    RunIds,
+    generate_chunk,
+    ingest_batch,
+    plan_chunk,
+    start_batch,
+)
 from copydesk.planning import render_plan
 from copydesk.quality import batch_quality
-from copydesk.refine import CHECK_BATCH, SectionWork, _batches, fallback_text, polish, polish_batch
+from copydesk.refine import (
+    CHECK_BATCH,
+    SectionWork,
+    _batches,
+    fallback_text,
+    polish,
+    polish_batch,
+    refine_chunk,
+)
 from copydesk.storage import LocalStore
+from db import migrate
+from db import repository as repo
 from db.models import Finding, Generation, Item, ItemStatus, Refinement, Revision
+from db.repository import item_ids
 from db.session import session_scope
 from tests.support.desk import reviewable_batch
 from tests.support.e2e import DEVSET
-from tests.support.fake_generator import FakeGenerator
+from tests.support.fake_generator import FakeGenerator, echo_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "templates" / "restaurant" / "samples" / "restaurants.csv"
@@ -226,6 +245,36 @@ def test_sections_are_checked_in_batches_for_every_thread() -> None:
     assert [len(batch) for batch in _batches(sections[:10], 4)] == [3, 3, 3, 1]
     assert _batches([], 4) == []
     assert [work for batch in _batches(sections, 3) for work in batch] == sections
+
+
+def test_an_item_without_a_plan_fails_and_the_rest_are_refined(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate.upgrade(database_url)
+    kind = load_content_type("restaurant")
+    batch_id = start_batch(database_url, content_type="restaurant", source=RESTAURANTS, options={})
+    ingest_batch(database_url, batch_id)
+    with session_scope(database_url, readonly=True) as session:
+        ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
+    generator, options = FakeGenerator(responder=echo_facts), GenerationOptions(max_attempts=1)
+    plan_chunk(database_url, ids, kind)
+    generate_chunk(database_url, ids, generator, options, RunIds("flow", "generate"))
+    lost, plans = ids[1], repo.latest_plans  # its plan is gone, as if deleted meanwhile
+    monkeypatch.setattr(
+        repo,
+        "latest_plans",
+        lambda **kw: {k: v for k, v in plans(**kw).items() if k != lost},
+    )
+    counts = refine_chunk(database_url, ids, kind, generator, options, RunIds("flow", "refine"))
+    assert (counts.done, counts.failed) == (len(ids) - 1, 1)
+    with session_scope(database_url, readonly=True) as session:
+        items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(ids)))}
+        refined = session.scalars(select(Refinement.item_id)).all()
+    assert (items[lost].status, items[lost].error) == (ItemStatus.FAILED, "the item has no plan")
+    assert {i for i, item in items.items() if item.status == ItemStatus.REFINED} == set(ids) - {
+        lost
+    }
+    assert lost not in refined and set(refined) == set(ids) - {lost}
 
 
 def test_an_unfinished_last_sentence_is_cut() -> None:

@@ -10,7 +10,7 @@ import pytest
 from copydesk.content_types import ContentType, load_content_type
 from copydesk.hashing import canonical_json
 from copydesk.ingest import ingest_rows
-from copydesk.render import RenderedDocument, RenderError, render_outputs
+from copydesk.render import RenderedDocument, RenderError, render_markdown, render_outputs
 from copydesk.settings import get_settings
 
 SHIPPED = ["article", "product_description", "restaurant"]
@@ -63,6 +63,7 @@ def test_every_sample_renders_markdown_html_and_json(name: str) -> None:
             "sections": SECTIONS[name],
         }
         assert render_outputs(content_type, record, SECTIONS[name]) == documents  # same bytes
+        assert render_markdown(content_type, record, SECTIONS[name]).encode() == markdown
 
 
 def test_the_product_page_in_each_format() -> None:
