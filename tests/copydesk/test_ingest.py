@@ -41,6 +41,7 @@ def make_type(**fields: dict[str, Any]) -> ContentType:
             "title": "Test",
             "fields": fields,
             "sections": [{"name": "body", "prompt": "body.prompt.j2"}],
+            "outputs": {"markdown": "output.md.j2"},
             "folder": Path("."),
             "template_sha256": "sha256:test",
         }
