@@ -170,10 +170,8 @@ class HarperChecker:
         lengths = [len(text) for text in texts]
         joined = "".join(text + PARAGRAPH for text in texts)
         each, reaching = split_issues(self._harper(joined), starts, lengths)
-        for index in reaching if len(texts) > 1 else ():
-            each[index] = split_issues(
-                self._harper(texts[index] + PARAGRAPH), [0], [lengths[index]]
-            )[0][0]
+        for index in reaching:  # never for one text: nothing follows it to reach into
+            each[index] = list(self._together([texts[index]])[texts[index]])
         return {text: _in_order(issues) for text, issues in zip(texts, each, strict=True)}
 
     def _harper(self, text: str) -> list[GrammarIssue]:
