@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.copydesk-installed
 
-.PHONY: setup test lint typecheck unit run clean help
+.PHONY: setup test lint typecheck unit run screenshots clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,9 @@ unit: setup  ## only the fast tests (no servers, no real model)
 
 run: setup  ## the main job: generate-batch on the bundled product samples (SQLite, local store, bundled model)
 	$(VENV)/bin/copydesk run templates/product_description/samples/products.csv --type product_description
+
+screenshots: setup  ## refresh docs/screenshots/ (the review desk in headless Chromium); tests never write there
+	$(PY) -m pytest -q tests/copydesk/review/test_browser.py -k test_screenshots --screenshots docs/screenshots
 
 clean:  ## remove caches (keeps .venv and .copydesk)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -144,6 +144,8 @@ def trigger(
         highlight=False,
         markup=False,
     )
+    if state is not None and state.is_completed() and state.message:
+        out.print(state.message, highlight=False, markup=False)  # e.g. files another run holds
     out.print(f"{_ui_url(settings, api)}/runs/flow-run/{flow_run.id}", highlight=False)
     if no_wait:
         return

@@ -131,6 +131,28 @@ def current_claimer(url: str, schedule: str, file: FoundFile) -> str | None:
         return row.claimed_by if row and row.status == InboxFileStatus.CLAIMED else None
 
 
+def held_elsewhere(
+    url: str, schedule: str, files: list[FoundFile], claimer: str
+) -> list[tuple[str, str]]:
+    """(source, flow run) of each of `files` that another run than `claimer` still holds:
+    a run that found a file claimed by a live run left it to that run."""
+    sources = {file.source: file.sha256 for file in files}
+    if not sources:
+        return []
+    with session_scope(url, readonly=True) as session:
+        rows = session.scalars(
+            select(InboxFile).where(
+                InboxFile.schedule == schedule,
+                InboxFile.source.in_(sources),
+                InboxFile.status == InboxFileStatus.CLAIMED,
+                InboxFile.claimed_by != claimer,
+            )
+        ).all()
+    return sorted(
+        (row.source, row.claimed_by or "?") for row in rows if sources[row.source] == row.sha256
+    )
+
+
 def claim_file(
     url: str, schedule: Schedule, file: FoundFile, *, claimer: str, stale_claimer: str | None = None
 ) -> Claim | None:

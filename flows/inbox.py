@@ -3,23 +3,32 @@
 Wiring only: list the inbox (files already made into batches are skipped), claim each new
 file (with its batch) in the database, run `generate-batch` on it as a subflow, and record
 how it went. A file whose batch failed, or whose claim crashed, is resumed by a later run.
+A file another live run claimed first is left to that run, and the run's final state says
+so in its message: "Completed" means this run's own files are done.
 """
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import State, flow
+from prefect.states import Completed
 
 from flows.generate_batch import generate_batch
 from tasks.common import with_retries
-from tasks.inbox import claim_file_task, finish_file_task, list_inbox_task, schedule_task
+from tasks.inbox import (
+    claim_file_task,
+    finish_file_task,
+    held_files_task,
+    list_inbox_task,
+    schedule_task,
+)
 
 
 @flow(name="process-inbox", flow_run_name="inbox {schedule}", log_prints=True)
-def process_inbox(schedule: str) -> dict[str, int]:
+def process_inbox(schedule: str) -> State[dict[str, int]]:
     """Make a batch of each new input file of `schedule` (a name in copydesk.toml).
 
     Returns the counts: files seen in the inbox, new ones (not done before), batches run,
-    and of those, the failed ones."""
+    of those the failed ones, and the files another run still holds (claimed first)."""
     batch = schedule_task(schedule)
     listing = with_retries(list_inbox_task)(schedule)
     counts = {"files": listing["seen"], "new": len(listing["pending"]), "batches": 0, "failed": 0}
@@ -34,8 +43,20 @@ def process_inbox(schedule: str) -> dict[str, int]:
         finish_file_task(claim["inbox_file_id"], (state.message or "failed") if failed else None)
         counts["batches"] += 1
         counts["failed"] += int(failed)
-    print(
+    held = held_files_task(schedule, listing["pending"]) if listing["pending"] else []
+    counts["held"] = len(held)
+    summary = inbox_summary(schedule, counts, held)
+    print(summary)
+    return Completed(message=summary, data=counts)
+
+
+def inbox_summary(schedule: str, counts: dict[str, int], held: list[tuple[str, str]]) -> str:
+    """One line a person reads in `copydesk trigger` and the Prefect UI."""
+    line = (
         f"inbox {schedule}: {counts['files']} file(s), {counts['new']} new, "
         f"{counts['batches']} batch(es) run, {counts['failed']} failed"
     )
-    return counts
+    if held:
+        files = ", ".join(f"{source.rsplit('/', 1)[-1]} (flow run {run})" for source, run in held)
+        line += f"; {len(held)} still in progress in another run, not done yet: {files}"
+    return line

@@ -11,7 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from copydesk.inbox import FoundFile, claim_file, current_claimer, finish_file, list_inbox
+from copydesk.inbox import (
+    FoundFile,
+    claim_file,
+    current_claimer,
+    finish_file,
+    held_elsewhere,
+    list_inbox,
+)
 from copydesk.inbox import pending_files as pending
 from copydesk.schedules import load_config
 from copydesk.settings import get_settings
@@ -78,3 +85,10 @@ def _is_running(flow_run_id: str | None) -> bool:
 )
 def finish_file_task(inbox_file_id: int, error: str | None = None) -> bool:
     return finish_file(database_url(), inbox_file_id, run_ids().flow_run_id or "local", error)
+
+
+@task(name="held-inbox-files", task_run_name="files other runs hold", cache_policy=NO_CACHE)
+def held_files_task(schedule: str, files: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(source, flow run) of the files another live run claimed first and still holds."""
+    me = run_ids().flow_run_id or "local"
+    return held_elsewhere(database_url(), schedule, [FoundFile(**f) for f in files], me)

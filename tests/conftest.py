@@ -22,6 +22,16 @@ from copydesk.settings import get_settings
 from copydesk.storage import LocalStore, ObjectStore
 from tests.support.services import PostgresServer, S3Server, start_postgres, start_s3_server
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="save the review desk's screenshots into DIR (`make screenshots`: docs/screenshots)",
+    )
+
+
 REQUIRE_SERVICES = os.environ.get("COPYDESK_TEST_REQUIRE_SERVICES") == "1"
 
 

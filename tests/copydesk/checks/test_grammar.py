@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
@@ -243,6 +242,7 @@ def test_threads_linting_at_once_each_get_a_linter(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(checker, "_linted", OrderedDict())
     inside, most = 0, 0
     counter = threading.Lock()
+    all_inside = threading.Barrier(3, timeout=60)
     real = type(checker._idle[0])
 
     class SlowLinter:
@@ -257,7 +257,7 @@ def test_threads_linting_at_once_each_get_a_linter(monkeypatch: pytest.MonkeyPat
                 inside += 1
                 most = max(most, inside)
             try:
-                time.sleep(0.3)  # long enough for all three to arrive
+                all_inside.wait()  # returns once all three are inside; a shared linter breaks it
                 return self.linter.organized_lints(text, **options)
             finally:
                 with counter:

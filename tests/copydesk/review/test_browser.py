@@ -1,7 +1,8 @@
 """The review app in a real browser: headless Chromium (the system's) driven by Playwright,
 against the app served by uvicorn on 127.0.0.1 (SQLite file, local store, fake generator).
 
-Also saves the screenshots in docs/screenshots/ (queue.png, item.png).
+Also takes the screenshots of the queue and an item's page: into the test's temporary
+folder, or into `--screenshots DIR` (`make screenshots` refreshes docs/screenshots/).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from tests.support.fake_generator import FakeGenerator, echo_facts
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -307,8 +307,10 @@ def test_hostile_input_renders_as_text(page: Any, site: Site) -> None:
     assert site.dialogs == []
 
 
-def test_screenshots(page: Any, site: Site) -> None:
-    """The pictures in docs/screenshots/: the queue and a flagged item's page."""
+def test_screenshots(page: Any, site: Site, tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    """The pictures of the queue and a flagged item's page (`make screenshots` keeps them
+    in docs/screenshots/; a plain test run writes them to its temporary folder only)."""
+    shots = Path(pytestconfig.getoption("screenshots") or tmp_path)
 
     def repeating(request: Any) -> str:
         return (
@@ -321,10 +323,10 @@ def test_screenshots(page: Any, site: Site) -> None:
         site.desk.url, site.desk.store, source=ARTICLES, content_type="article", responder=repeating
     )
     sign_in(page, site)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     page.goto(f"{site.base}/queue?per_page=20")
-    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+    page.screenshot(path=str(shots / "queue.png"), full_page=True)
     page.goto(f"{site.base}/items/{ids[0]}")
     assert page.locator("mark").count() > 0
-    page.screenshot(path=str(SCREENSHOTS / "item.png"), full_page=True)
-    assert (SCREENSHOTS / "queue.png").stat().st_size > 10_000
+    page.screenshot(path=str(shots / "item.png"), full_page=True)
+    assert (shots / "queue.png").stat().st_size > 10_000
