@@ -28,13 +28,16 @@ def process_inbox(schedule: str) -> State[dict[str, int]]:
     """Make a batch of each new input file of `schedule` (a name in copydesk.toml).
 
     Returns the counts: files seen in the inbox, new ones (not done before), batches run,
-    of those the failed ones, and the files another run still holds (claimed first)."""
+    of those the failed ones, the new files another run had claimed first (`elsewhere`),
+    and of those the ones it still holds when this run ends (`held`)."""
     batch = schedule_task(schedule)
     listing = with_retries(list_inbox_task)(schedule)
     counts = {"files": listing["seen"], "new": len(listing["pending"]), "batches": 0, "failed": 0}
+    elsewhere = []  # files another run had claimed (or finished) first
     for file in listing["pending"]:
         claim = claim_file_task(schedule, file)
-        if claim is None:  # another run has it, or finished it meanwhile
+        if claim is None:
+            elsewhere.append(file)
             continue
         state = generate_batch(
             source=file["source"], batch_id=claim["batch_id"], **batch, return_state=True
@@ -43,8 +46,8 @@ def process_inbox(schedule: str) -> State[dict[str, int]]:
         finish_file_task(claim["inbox_file_id"], (state.message or "failed") if failed else None)
         counts["batches"] += 1
         counts["failed"] += int(failed)
-    held = held_files_task(schedule, listing["pending"]) if listing["pending"] else []
-    counts["held"] = len(held)
+    held = held_files_task(schedule, elsewhere) if elsewhere else []
+    counts["elsewhere"], counts["held"] = len(elsewhere), len(held)
     summary = inbox_summary(schedule, counts, held)
     print(summary)
     return Completed(message=summary, data=counts)
@@ -56,6 +59,8 @@ def inbox_summary(schedule: str, counts: dict[str, int], held: list[tuple[str, s
         f"inbox {schedule}: {counts['files']} file(s), {counts['new']} new, "
         f"{counts['batches']} batch(es) run, {counts['failed']} failed"
     )
+    if done_elsewhere := counts["elsewhere"] - len(held):
+        line += f"; {done_elsewhere} done by another run"
     if held:
         files = ", ".join(f"{source.rsplit('/', 1)[-1]} (flow run {run})" for source, run in held)
         line += f"; {len(held)} still in progress in another run, not done yet: {files}"

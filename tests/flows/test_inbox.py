@@ -57,7 +57,7 @@ def test_two_files_become_two_batches_once(database: str, fake: FakeGenerator, i
 
     first = process_inbox("products")
 
-    assert first == {"files": 2, "new": 2, "batches": 2, "failed": 0, "held": 0}
+    assert first == {"files": 2, "new": 2, "batches": 2, "failed": 0, "elsewhere": 0, "held": 0}
     done = rows(database)
     assert [(Path(r.source).name, r.status) for r in done] == [
         ("chairs.csv", InboxFileStatus.DONE),
@@ -80,13 +80,13 @@ def test_two_files_become_two_batches_once(database: str, fake: FakeGenerator, i
 
     again = process_inbox("products")
 
-    assert again == {"files": 2, "new": 0, "batches": 0, "failed": 0, "held": 0}
+    assert again == {"files": 2, "new": 0, "batches": 0, "failed": 0, "elsewhere": 0, "held": 0}
     assert len(rows(database)) == 2
 
     (inbox / "chairs.csv").write_text(CHAIR + "Stool,Sitwell,25,USD\n")  # changed: new
     changed = process_inbox("products")
 
-    assert changed == {"files": 2, "new": 1, "batches": 1, "failed": 0, "held": 0}
+    assert changed == {"files": 2, "new": 1, "batches": 1, "failed": 0, "elsewhere": 0, "held": 0}
     assert len(rows(database)) == 3 and len(items_by_batch(database)) == 3
 
 
@@ -108,7 +108,7 @@ def test_a_crashed_claim_is_resumed_and_a_live_one_left_alone(
     state = process_inbox("products", return_state=True)  # the run holding it is running
     held = state.result()
 
-    assert held == {"files": 1, "new": 1, "batches": 0, "failed": 0, "held": 1}
+    assert held == {"files": 1, "new": 1, "batches": 0, "failed": 0, "elsewhere": 1, "held": 1}
     assert state.is_completed() and state.message is not None
     assert state.message.endswith(
         f"; 1 still in progress in another run, not done yet: lamps.csv (flow run {other.id})"
@@ -119,7 +119,7 @@ def test_a_crashed_claim_is_resumed_and_a_live_one_left_alone(
         client.set_flow_run_state(other.id, Crashed(), force=True)
     resumed = process_inbox("products")
 
-    assert resumed == {"files": 1, "new": 1, "batches": 1, "failed": 0, "held": 0}
+    assert resumed == {"files": 1, "new": 1, "batches": 1, "failed": 0, "elsewhere": 0, "held": 0}
     (row,) = rows(database)
     assert (row.status, row.batch_id, row.attempts) == ("done", claim.batch_id, 2)
     assert row.claimed_by != str(other.id)
@@ -156,14 +156,14 @@ def test_a_failed_batch_is_retried_by_the_next_run(
     monkeypatch.setattr(flows.generate_batch, "ingest_task", no_retries)
     failed = process_inbox("products")
 
-    assert failed == {"files": 1, "new": 1, "batches": 1, "failed": 1, "held": 0}
+    assert failed == {"files": 1, "new": 1, "batches": 1, "failed": 1, "elsewhere": 0, "held": 0}
     (row,) = rows(database)
     assert row.status == InboxFileStatus.FAILED and "disk went away" in (row.error or "")
 
     monkeypatch.setattr(tasks.ingest, "ingest_batch", real)
     retried = process_inbox("products")
 
-    assert retried == {"files": 1, "new": 1, "batches": 1, "failed": 0, "held": 0}
+    assert retried == {"files": 1, "new": 1, "batches": 1, "failed": 0, "elsewhere": 0, "held": 0}
     (row,) = rows(database)
     assert (row.status, row.attempts) == (InboxFileStatus.DONE, 2)
     assert list(items_by_batch(database)) == [row.batch_id]
@@ -179,8 +179,22 @@ def test_an_object_store_inbox(
     store.put("inbox/products/chairs.csv", CHAIR.encode(), "text/csv")
     write_config(Path.cwd(), "store:inbox/products/", name="shop")
 
-    assert process_inbox("shop") == {"files": 2, "new": 2, "batches": 2, "failed": 0, "held": 0}
-    assert process_inbox("shop") == {"files": 2, "new": 0, "batches": 0, "failed": 0, "held": 0}
+    assert process_inbox("shop") == {
+        "files": 2,
+        "new": 2,
+        "batches": 2,
+        "failed": 0,
+        "elsewhere": 0,
+        "held": 0,
+    }
+    assert process_inbox("shop") == {
+        "files": 2,
+        "new": 0,
+        "batches": 0,
+        "failed": 0,
+        "elsewhere": 0,
+        "held": 0,
+    }
     assert sorted(r.source for r in rows(database)) == [
         "store:inbox/products/chairs.csv",
         "store:inbox/products/lamps.csv",
