@@ -44,7 +44,8 @@ def child(source: Path, url: str, chunk_size: int) -> None:
     from copydesk.runtime import prepare_environment
 
     prepare_environment()
-    from copydesk.pipeline import ingest_batch, start_batch
+    from copydesk.pipeline.batch import start_batch
+    from copydesk.pipeline.ingest import ingest_batch
 
     process, samples, done = psutil.Process(), [], threading.Event()
     started = time.perf_counter()

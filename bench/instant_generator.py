@@ -46,10 +46,10 @@ class InstantGenerator:
 def fallback_texts(source: Path, content_type: Any) -> dict[int, str]:
     """The fallback text of every section of every row of `source`, by its first seed
     (the rows read and hashed as the ingest stage reads and hashes them)."""
-    from copydesk.ingest import ingest_rows
-    from copydesk.pipeline import seed_for
-    from copydesk.planning import render_plan
-    from copydesk.refine import fallback_text
+    from copydesk.content.outline import render_plan
+    from copydesk.inputs.readers import ingest_rows
+    from copydesk.pipeline.refine import fallback_text
+    from copydesk.pipeline.types import seed_for
 
     texts = {}
     for item in ingest_rows(source, content_type):

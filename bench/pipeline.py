@@ -78,8 +78,8 @@ def run_stages(source: Path, chunk_size: int, timer: StageTimer) -> int:
     import tasks.output
     import tasks.plan
     import tasks.refine
-    from copydesk.pipeline import finish_batch
-    from copydesk.reports import batch_summary, items_table
+    from copydesk.pipeline.batch import finish_batch
+    from copydesk.reports.batches import batch_summary, items_table
     from tasks.common import database_url
 
     batch_id = tasks.ingest.start_batch_task.fn(KIND, str(source), {})
@@ -162,7 +162,7 @@ def children_cpu_seconds() -> float:
 
 
 def content_type(checks: str) -> Any:
-    from copydesk.content_types import load_content_type
+    from copydesk.content.types import load_content_type
 
     kind = load_content_type(KIND)
     return kind if checks == "all" else kind.model_copy(update={"checks": []})

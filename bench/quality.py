@@ -63,18 +63,13 @@ def bleu(hypotheses: list[str], references: list[list[str]]) -> float:
 
 def run_pipeline(mrs: list[str], workdir: Path, max_attempts: int, chunk: int) -> int:
     """Run every stage over `mrs` into a fresh SQLite database; the batch id."""
-    from copydesk.content_types import load_content_type
+    from copydesk.chunking import chunked
+    from copydesk.content.types import load_content_type
     from copydesk.generation.backends import create_text_generator
-    from copydesk.pipeline import (
-        GenerationOptions,
-        RunIds,
-        generate_chunk,
-        ingest_batch,
-        output_chunk,
-        plan_chunk,
-        start_batch,
-    )
-    from copydesk.refine import refine_chunk
+    from copydesk.pipeline.batch import start_batch
+    from copydesk.pipeline.ingest import ingest_batch
+    from copydesk.pipeline.inline import run_stages
+    from copydesk.pipeline.types import GenerationOptions, RunIds
     from copydesk.settings import get_settings
     from copydesk.storage import LocalStore
     from db import migrate
@@ -97,13 +92,11 @@ def run_pipeline(mrs: list[str], workdir: Path, max_attempts: int, chunk: int) -
     with session_scope(url, readonly=True) as session:
         ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
     store = LocalStore(workdir / "store")
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        plan_chunk(url, part, kind)
-        generate_chunk(url, part, generator, options, run)
-        refine_chunk(url, part, kind, generator, options, run)
-        output_chunk(url, part, kind, store)
-        print(f"  {min(start + chunk, len(ids))}/{len(ids)} items", file=sys.stderr, flush=True)
+    done = 0
+    for part in chunked(ids, chunk):
+        run_stages(url, part, kind, generator, store, options, run)
+        done += len(part)
+        print(f"  {done}/{len(ids)} items", file=sys.stderr, flush=True)
     return batch_id
 
 
@@ -111,11 +104,11 @@ def score(workdir: Path, batch_id: int, references: dict[str, list[str]]) -> dic
     """Raw and final texts of every item, scored against its MR and references."""
     from sqlalchemy import select
 
-    from copydesk.checks import record_strings
     from copydesk.checks.grammar import check_grammar
+    from copydesk.checks.metrics import count_words
     from copydesk.checks.slots import slot_error_rate, slot_errors
-    from copydesk.content_types import load_content_type
-    from copydesk.metrics import count_words
+    from copydesk.checks.suite import record_strings
+    from copydesk.content.types import load_content_type
     from db.models import Generation, Item, Refinement
     from db.session import session_scope
 

@@ -1,7 +1,7 @@
 """Review-queue benchmark: how fast editors' pages load when 100k items wait for review.
 
 Fills a fresh database with `--items` items in review (one batch per 10k, ~5% with failing
-checks; rows inserted in bulk, no model involved), then times `copydesk.queue.list_queue`
+checks; rows inserted in bulk, no model involved), then times `copydesk.desk.review_queue.list_queue`
 — the query behind the review app's queue page and `copydesk review list` — for the
 first page, a deep page, each filter and sort, and `item_detail` for one item.
 
@@ -89,7 +89,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from copydesk.queue import QueueQuery, item_detail, list_queue
+    from copydesk.desk.item_view import item_detail
+    from copydesk.desk.review_queue import QueueQuery, list_queue
     from copydesk.runtime import prepare_environment
 
     prepare_environment()

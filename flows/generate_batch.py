@@ -1,9 +1,9 @@
 """The `generate-batch` flow: ingest → plan → generate → refine → output (→ images), by chunk.
 
 Wiring only: every step is a task from `tasks/`, and items' state lives in the database,
-so running the flow again for a batch (`resume_batch_id`) picks up where it stopped.
-Chunks run one after another in the flow run; with `COPYDESK_TASK_RUNNER=dask` they are
-spread over a Dask cluster by the `generate-chunks` subflow instead.
+so running the flow again for a batch (`batch_id`) picks up where it stopped. Chunks run
+one after another in the flow run; with `COPYDESK_TASK_RUNNER=dask` they are spread over
+a Dask cluster by the `generate-chunks` subflow instead.
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from uuid import UUID
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture
 
-from copydesk.sources import describe_source
-from tasks.batch import chunks_task, content_type_task, fail_chunk_task, finish_task
+from copydesk.inputs.sources import describe_source
+from flows.chunks import chunk_stages, run_chunk, settle_chunk, submit_chunk
+from tasks.batch import chunks_task, content_type_task, finish_task
 from tasks.common import with_retries
-from tasks.generate import generate_task
 from tasks.images import check_images_task, image_backlog_task, images_task
 from tasks.ingest import ingest_task, start_batch_task
-from tasks.output import output_task
-from tasks.plan import plan_task
-from tasks.refine import refine_task
 from tasks.runners import dask_task_runner
 
 
@@ -35,23 +30,6 @@ def _flow_run_name() -> str:
     if params.get("batch_id") is not None:
         return f"batch {params['batch_id']}: {params.get('content_type') or 'resume'}"
     return f"{params.get('content_type')}: {describe_source(str(params.get('source')))}"
-
-
-def _stages(
-    kind: str, item_ids: list[int], options: dict[str, Any]
-) -> tuple[tuple[str, Any, tuple[Any, ...]], ...]:
-    return (
-        ("plan", plan_task, (kind, item_ids)),
-        ("generate", generate_task, (item_ids, options)),
-        ("refine", refine_task, (kind, item_ids, options)),
-        ("output", output_task, (kind, item_ids)),
-    )
-
-
-def _failure(stage: str, state: State[Any]) -> str:
-    if state.is_failed():
-        return f"{stage} failed after retries: {state.message}"
-    return f"{stage} did not finish ({state.name}): {state.message}"  # e.g. a lost Dask worker
 
 
 @flow(name="generate-batch", flow_run_name=_flow_run_name, log_prints=True)
@@ -74,31 +52,18 @@ def generate_batch(
     `image:` spec, COPYDESK_IMAGE_MODEL).
     """
     options = generation or {}
+    if batch_id is None and (source is None or content_type is None):
+        raise ValueError("give source and content_type, or batch_id")
+    kind = content_type or content_type_task(cast(int, batch_id))
+    if images:
+        check_images_task(kind)  # fail fast: before a batch starts, or before ingest
     if batch_id is None:
-        if source is None or content_type is None:
-            raise ValueError("give source and content_type, or batch_id")
-        kind = content_type
-        if images:
-            check_images_task(kind)  # fail fast: before a batch starts
-        batch_id = start_batch_task(
-            kind, source, {"limit": limit, "chunk_size": chunk_size, "images": images, **options}
-        )
-    else:
-        kind = content_type or content_type_task(batch_id)
-        if images:
-            check_images_task(kind)  # fail fast: before ingest
+        batch_options = {"limit": limit, "chunk_size": chunk_size, "images": images, **options}
+        batch_id = start_batch_task(kind, cast(str, source), batch_options)
     with_retries(ingest_task)(batch_id, limit)
-    if images:  # items an earlier run of the batch sent to review without their image
-        backlog = image_backlog_task(batch_id, chunk_size)
-        for number, item_ids in enumerate(backlog, start=1):
-            name = f"images backlog {number}/{len(backlog)}"
-            with_retries(images_task, task_run_name=name)(kind, item_ids, return_state=True)
-    progress = cast(
-        UUID,
-        create_progress_artifact(
-            0.0, key=f"batch-{batch_id}-progress", description=f"Batch {batch_id}"
-        ),
-    )
+    if images:
+        _image_backlog(batch_id, kind, chunk_size)
+    progress = _progress_artifact(batch_id)
     runner = dask_task_runner()  # None (the default): chunk after chunk in this flow run
     if runner is not None:
         spread = generate_chunks.with_options(task_runner=runner)
@@ -107,17 +72,32 @@ def generate_batch(
         chunks = chunks_task(batch_id, chunk_size)
         for number, item_ids in enumerate(chunks, start=1):
             label = f"chunk {number}/{len(chunks)}"
-            for stage, stage_task, args in _stages(kind, item_ids, options):
-                named = with_retries(stage_task, task_run_name=f"{stage} {label}")
-                state = named(*args, return_state=True)
-                if state.is_failed():
-                    fail_chunk_task(item_ids, _failure(stage, state))
-                    break
+            run_chunk(chunk_stages(kind, item_ids, options), item_ids, label)
             if images:  # for the chunk's items now in review; a failure leaves them there
-                named = with_retries(images_task, task_run_name=f"images {label}")
-                named(kind, item_ids, return_state=True)
+                _images(kind, item_ids, label)
             update_progress_artifact(progress, 100.0 * number / len(chunks))
     return finish_task(batch_id)
+
+
+def _progress_artifact(batch_id: int) -> UUID:
+    artifact = create_progress_artifact(
+        0.0, key=f"batch-{batch_id}-progress", description=f"Batch {batch_id}"
+    )
+    return cast(UUID, artifact)
+
+
+def _image_backlog(batch_id: int, kind: str, chunk_size: int) -> None:
+    """Images for the items an earlier run of the batch sent to review without theirs."""
+    backlog = image_backlog_task(batch_id, chunk_size)
+    for number, item_ids in enumerate(backlog, start=1):
+        _images(kind, item_ids, f"backlog {number}/{len(backlog)}")
+
+
+def _images(kind: str, item_ids: list[int], label: str, *, submit: bool = False) -> Any:
+    named = with_retries(images_task, task_run_name=f"images {label}")
+    if submit:
+        return named.submit(kind, item_ids)
+    return named(kind, item_ids, return_state=True)
 
 
 @flow(name="generate-chunks", flow_run_name="chunks of batch {batch_id}", log_prints=True)
@@ -130,29 +110,21 @@ def generate_chunks(
     progress: UUID,
 ) -> None:
     """Every chunk's stages submitted at once to the flow's task runner (Dask): chunks run
-    side by side, each chunk's stages in order (`wait_for`). A chunk whose stage fails
-    marks its items failed, as in `generate-batch`; images follow each finished chunk."""
+    side by side, each chunk's stages in order. A chunk whose stage fails marks its items
+    failed, as in `generate-batch`; images follow each finished chunk."""
     chunks = chunks_task(batch_id, chunk_size)
-    pipelines: list[list[tuple[str, PrefectFuture[Any]]]] = []
-    for number, item_ids in enumerate(chunks, start=1):
-        label = f"chunk {number}/{len(chunks)}"
-        previous: list[PrefectFuture[Any]] = []
-        pipeline = []
-        for stage, stage_task, args in _stages(content_type, item_ids, generation):
-            named = with_retries(stage_task, task_run_name=f"{stage} {label}")
-            previous = [named.submit(*args, wait_for=previous)]
-            pipeline.append((stage, previous[0]))
-        pipelines.append(pipeline)
+    labels = [f"chunk {number}/{len(chunks)}" for number in range(1, len(chunks) + 1)]
+    submitted = [
+        submit_chunk(chunk_stages(content_type, item_ids, generation), label)
+        for item_ids, label in zip(chunks, labels, strict=True)
+    ]
     image_runs = []
-    for number, (item_ids, pipeline) in enumerate(zip(chunks, pipelines, strict=True), start=1):
-        for stage, future in pipeline:
-            future.wait()
-            if not future.state.is_completed():  # later stages of the chunk did not start
-                fail_chunk_task(item_ids, _failure(stage, future.state))
-                break
+    for number, (item_ids, label, stages) in enumerate(
+        zip(chunks, labels, submitted, strict=True), 1
+    ):
+        settle_chunk(stages, item_ids)
         if images:
-            named = with_retries(images_task, task_run_name=f"images chunk {number}/{len(chunks)}")
-            image_runs.append(named.submit(content_type, item_ids))
+            image_runs.append(_images(content_type, item_ids, label, submit=True))
         update_progress_artifact(progress, 100.0 * number / len(chunks))
     for image_run in image_runs:
         image_run.wait()  # a failed image run leaves its items in review without one

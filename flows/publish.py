@@ -1,6 +1,6 @@
 """The `publish-approved` flow: approved items' documents → `published/`, with a manifest.
 
-Wiring only: the task publishes in chunks and is safe to redo (see `copydesk.publish`).
+Wiring only: the task publishes in chunks and is safe to redo (see `copydesk.desk.publish`).
 """
 
 from __future__ import annotations

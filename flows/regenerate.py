@@ -8,11 +8,8 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.batch import fail_chunk_task
-from tasks.common import with_retries
-from tasks.generate import generate_task
-from tasks.output import output_task
-from tasks.refine import refine_task
+from copydesk.chunking import chunked
+from flows.chunks import chunk_stages, run_chunk
 from tasks.regenerate import start_round_task
 
 
@@ -22,20 +19,9 @@ def regenerate_requested(batch_id: int | None = None, chunk_size: int = 32) -> d
     rounds = start_round_task(batch_id)
     done = 0
     for kind, ids, options in rounds:
-        for start in range(0, len(ids), chunk_size):
-            item_ids = ids[start : start + chunk_size]
-            stages = (
-                ("generate", generate_task, (item_ids, options)),
-                ("refine", refine_task, (kind, item_ids, options)),
-                ("output", output_task, (kind, item_ids)),
-            )
-            for stage, stage_task, args in stages:
-                named = with_retries(stage_task, task_run_name=f"{stage} regeneration")
-                state = named(*args, return_state=True)
-                if state.is_failed():
-                    fail_chunk_task(item_ids, f"regeneration {stage} failed: {state.message}")
-                    break
-            else:
+        for item_ids in chunked(ids, chunk_size):
+            stages = chunk_stages(kind, item_ids, options, start="generate")
+            if run_chunk(stages, item_ids, "regeneration"):
                 done += len(item_ids)
     items = sum(len(ids) for _, ids, _ in rounds)
     print(f"regenerated {done} of {items} item(s) waiting for a new round")

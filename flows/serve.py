@@ -19,7 +19,7 @@ from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 from copydesk.errors import ConfigurationError
-from copydesk.schedules import DeskConfig, FlowSchedule, deployment_name
+from copydesk.inputs.schedules import DeskConfig, FlowSchedule, deployment_name
 from flows.inbox import process_inbox
 from flows.publish import publish_approved
 from flows.regenerate import regenerate_requested

@@ -35,6 +35,8 @@ ruff check .
 ruff format --check .
 echo "== mypy"
 mypy
+echo "== import-linter (layers: cli > flows > tasks > core > db; no cycles; no Prefect in the core)"
+lint-imports
 echo "== bandit (static security checks)"
 bandit -r copydesk db flows tasks -c pyproject.toml -q
 echo "== pip-audit (known vulnerabilities; skipped with a line when the service is unreachable)"

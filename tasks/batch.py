@@ -8,19 +8,15 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.pipeline import fail_items, finish_batch
-from copydesk.reports import batch_summary, items_table, summary_markdown
-from db.models import WORK_STATUSES, Batch
-from db.repository import item_ids
-from db.session import session_scope
+from copydesk.pipeline.batch import batch_content_type, finish_batch, unfinished_chunks
+from copydesk.pipeline.rows import fail_items
+from copydesk.reports.batches import batch_summary, items_table, summary_markdown
 from tasks.common import database_url
 
 
 @task(name="list-chunks", task_run_name="list chunks of batch {batch_id}", cache_policy=NO_CACHE)
 def chunks_task(batch_id: int, chunk_size: int) -> list[list[int]]:
-    with session_scope(database_url()) as session:
-        ids = item_ids(session=session, batch_id=batch_id, statuses=WORK_STATUSES)
-    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    return unfinished_chunks(database_url(), batch_id, chunk_size)
 
 
 @task(
@@ -29,8 +25,7 @@ def chunks_task(batch_id: int, chunk_size: int) -> list[list[int]]:
     cache_policy=NO_CACHE,
 )
 def content_type_task(batch_id: int) -> str:
-    with session_scope(database_url()) as session:
-        return session.get_one(Batch, batch_id).content_type
+    return batch_content_type(database_url(), batch_id)
 
 
 @task(name="fail-chunk", task_run_name="fail unfinished items", cache_policy=NO_CACHE)

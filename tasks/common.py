@@ -7,11 +7,12 @@ from typing import Any, TypeVar, cast
 from prefect import Task
 from prefect.runtime import flow_run, task_run
 
+from copydesk.content.images import NO_IMAGE_MODEL
 from copydesk.errors import ConfigurationError
 from copydesk.generation.backends import create_image_generator, create_text_generator
 from copydesk.generation.base import TextGenerator
-from copydesk.images import NO_IMAGE_MODEL, ImageGenerator
-from copydesk.pipeline import RunIds
+from copydesk.pipeline.images import ImageGenerator
+from copydesk.pipeline.types import RunIds
 from copydesk.settings import get_settings
 from copydesk.storage import ObjectStore, create_store
 

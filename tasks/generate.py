@@ -6,7 +6,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.pipeline import GenerationOptions, generate_chunk
+from copydesk.pipeline.generate import generate_chunk
+from copydesk.pipeline.types import GenerationOptions
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids, text_generator
 
 

@@ -6,8 +6,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.content_types import load_content_type
-from copydesk.images import image_chunk, image_spec, items_without_images
+from copydesk.chunking import chunked
+from copydesk.content.images import image_spec
+from copydesk.content.types import load_content_type
+from copydesk.pipeline.images import image_chunk, items_without_images
 from copydesk.settings import get_settings
 from tasks.common import (
     RETRIES,
@@ -31,7 +33,7 @@ def check_images_task(content_type: str) -> None:
 )
 def image_backlog_task(batch_id: int, chunk_size: int) -> list[list[int]]:
     ids = items_without_images(database_url(), batch_id)
-    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    return list(chunked(ids, chunk_size))
 
 
 @task(name="images", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS, cache_policy=NO_CACHE)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from copydesk.inbox import (
+from copydesk.inputs.inbox import (
     FoundFile,
     claim_file,
     current_claimer,
@@ -19,8 +19,8 @@ from copydesk.inbox import (
     held_elsewhere,
     list_inbox,
 )
-from copydesk.inbox import pending_files as pending
-from copydesk.schedules import load_config
+from copydesk.inputs.inbox import pending_files as pending
+from copydesk.inputs.schedules import load_config
 from copydesk.settings import get_settings
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_ids
 

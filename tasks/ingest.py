@@ -6,9 +6,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.pipeline import attach_flow_run, ingest_batch, start_batch
+from copydesk.inputs.sources import parse_source
+from copydesk.pipeline.batch import attach_flow_run, start_batch
+from copydesk.pipeline.ingest import ingest_batch
 from copydesk.settings import get_settings
-from copydesk.sources import parse_source
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_ids
 
 

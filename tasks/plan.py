@@ -6,8 +6,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.content_types import load_content_type
-from copydesk.pipeline import plan_chunk
+from copydesk.content.types import load_content_type
+from copydesk.pipeline.plan import plan_chunk
 from tasks.common import RETRIES, RETRY_DELAYS, database_url
 
 

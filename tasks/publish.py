@@ -6,8 +6,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.publish import publish_approved
-from copydesk.publish_manifest import summary_markdown
+from copydesk.desk.publish import publish_approved
+from copydesk.desk.publish_manifest import summary_markdown
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_ids
 
 

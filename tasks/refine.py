@@ -6,9 +6,9 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.content_types import load_content_type
-from copydesk.pipeline import GenerationOptions
-from copydesk.refine import refine_chunk
+from copydesk.content.types import load_content_type
+from copydesk.pipeline.refine import refine_chunk
+from copydesk.pipeline.types import GenerationOptions
 from copydesk.settings import get_settings
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids, text_generator
 

@@ -6,7 +6,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.regenerate import round_options, start_round, waiting_items
+from copydesk.pipeline.regenerate import round_options, start_round, waiting_items
 from tasks.common import database_url
 
 

@@ -112,7 +112,7 @@ def store(
     """An empty object store: a local folder, or a fresh bucket on the S3 server."""
     if request.param == "local":
         return LocalStore(tmp_path / "objects")
-    from copydesk.s3_store import S3Store
+    from copydesk.storage.s3 import S3Store
 
     server: S3Server = request.getfixturevalue("s3_server")
     for name, value in s3_env(server, f"t-{uuid.uuid4().hex[:12]}").items():

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from copydesk.checks import Finding
+from copydesk.checks.findings import CheckFinding
 from copydesk.checks.money import CURRENCIES, Money, find_money
 from copydesk.checks.patterns import Anchored, per_object
-from copydesk.content_types import ContentType, FieldSpec
-from copydesk.planning import SectionPlan
+from copydesk.content.outline import SectionPlan
+from copydesk.content.types import ContentType, FieldSpec
 
 CHECK = "facts_present"
 _WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -231,7 +231,9 @@ def boolean_spans(field: str, spec: FieldSpec, folded: _Folded) -> tuple[list[_S
     return yes_spans, no_spans
 
 
-def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded) -> list[Finding]:
+def _boolean_findings(
+    field: str, spec: FieldSpec, value: bool, folded: _Folded
+) -> list[CheckFinding]:
     label = _label(field)
     yes_spans, no_spans = boolean_spans(field, spec, folded)
     said, contradicting = (yes_spans, no_spans) if value else (no_spans, yes_spans)
@@ -242,9 +244,9 @@ def _boolean_findings(field: str, spec: FieldSpec, value: bool, folded: _Folded)
     if contradicting:
         first = min(contradicting, key=lambda match: match[2])
         message = f"says it is {'not ' if value else ''}{label}, but {field} is {'yes' if value else 'no'}"
-        return [Finding(CHECK, "error", message, first[2], first[3], suggestion, field)]
+        return [CheckFinding(CHECK, "error", message, first[2], first[3], suggestion, field)]
     message = f"does not say whether it is {label} ({field} is {'yes' if value else 'no'})"
-    return [Finding(CHECK, "error", message, suggestion=suggestion, field=field)]
+    return [CheckFinding(CHECK, "error", message, suggestion=suggestion, field=field)]
 
 
 def _states(
@@ -258,16 +260,16 @@ def _states(
 
 def check_facts_present(
     section: SectionPlan, text: str, content_type: ContentType
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """An error for each fact of the section (each list item) the text does not carry."""
     return check_facts(section.facts, text, content_type)
 
 
-def check_facts(facts: dict[str, Any], text: str, content_type: ContentType) -> list[Finding]:
+def check_facts(facts: dict[str, Any], text: str, content_type: ContentType) -> list[CheckFinding]:
     """An error for each fact (field → value; each list item) the text does not carry."""
     folded = _Folded.of(text)
     money = folded.money
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     for field, value in facts.items():
         spec = content_type.fields[field]
         if isinstance(value, bool):
@@ -280,5 +282,7 @@ def check_facts(facts: dict[str, Any], text: str, content_type: ContentType) -> 
             verb = "include" if isinstance(value, list) else "is"
             message = f"does not mention {label} {str(item)!r}"
             suggestion = f"mention that the {label} {verb} {item}"
-            findings.append(Finding(CHECK, "error", message, suggestion=suggestion, field=field))
+            findings.append(
+                CheckFinding(CHECK, "error", message, suggestion=suggestion, field=field)
+            )
     return findings

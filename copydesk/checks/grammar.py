@@ -24,13 +24,13 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import harper
 
-from copydesk.checks import Finding
+from copydesk.checks.findings import AppliedFix, CheckFinding
 from copydesk.checks.protected import WORD, Span, Spans, protected_spans
 
 GRAMMAR = "grammar"
@@ -88,9 +88,9 @@ class GrammarIssue:
     message: str
     edits: tuple[Edit, ...] = ()
 
-    def finding(self) -> Finding:
+    def finding(self) -> CheckFinding:
         suggestion = self.edits[0].describe() if self.edits else None
-        return Finding(GRAMMAR, "warning", self.message, self.start, self.end, suggestion)
+        return CheckFinding(GRAMMAR, "warning", self.message, self.start, self.end, suggestion)
 
 
 class GrammarChecker(Protocol):
@@ -119,7 +119,7 @@ class HarperChecker:
     16. A text is always linted as a paragraph followed by a break, alone too, so that its
     lints do not depend on whether another text follows: at the very end of a document
     harper reads some things otherwise (it lets a single short sentence start in lower
-    case, as a label, and tokenises a last "`Finding`s." differently). A lint that runs
+    case, as a label, and tokenises a last "`CheckFinding`s." differently). A lint that runs
     from one text into the next (rare: 2 of 2,400 texts in a test of this) sends those
     texts to be linted alone. harper's rules do not look across a paragraph break but
     for one known case: overlapping repeats ("Walla Walla Walla") may be flagged once or
@@ -236,28 +236,13 @@ def grammar_checker(language: str) -> GrammarChecker:
     return HarperChecker(_dialect(language))
 
 
-@dataclass(frozen=True)
-class AppliedFix:
-    """One automatic fix; `start`/`end` index the text as it was just before the fix."""
-
-    start: int
-    end: int
-    before: str
-    after: str
-    kind: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def lint_ahead(texts: Sequence[str], *, language: str) -> None:
     """Lint the texts in one call to harper and keep their lints for the fixes and the
     check that follow (much cheaper than one call each; see `HarperChecker`)."""
     grammar_checker(language).lint_many(texts)
 
 
-def check_grammar(text: str, *, language: str, protected: Sequence[str] = ()) -> list[Finding]:
+def check_grammar(text: str, *, language: str, protected: Sequence[str] = ()) -> list[CheckFinding]:
     """harper's lints on the text (not on protected names), as warnings, one per span."""
     firsts: dict[Span, GrammarIssue] = {}
     for issue in _issues(text, language, protected_spans(text, protected)):
@@ -293,7 +278,7 @@ def apply_safe_fixes(
     return text, applied
 
 
-def lints_per_100_words(text: str, findings: Sequence[Finding]) -> float:
+def lints_per_100_words(text: str, findings: Sequence[CheckFinding]) -> float:
     """Grammar findings per 100 words of the text (0.0 for a text without words)."""
     words = len(WORD.findall(text))
     lints = sum(1 for finding in findings if finding.check == GRAMMAR)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from copydesk.checks import Finding
-from copydesk.planning import SectionPlan
+from copydesk.checks.findings import CheckFinding
+from copydesk.content.outline import SectionPlan
 
 LENGTH, LEFTOVERS = "length", "leftovers"
 ECHO_MIN_WORDS = 5  # a prompt sentence this long, found in the text, is an echo
@@ -41,19 +41,21 @@ def _items(text: str) -> list[tuple[int, int]]:
 
 def _count(
     unit: str, spans: list[tuple[int, int]], low: int | None, high: int | None
-) -> list[Finding]:
+) -> list[CheckFinding]:
     count = len(spans)
     if low is not None and count < low:
         message = f"{count} {unit}, at least {low} wanted"
-        return [Finding(LENGTH, "warning", message, suggestion=f"write at least {low} {unit}")]
+        return [CheckFinding(LENGTH, "warning", message, suggestion=f"write at least {low} {unit}")]
     if high is not None and count > high:
         start, end = spans[high][0], spans[-1][1]  # from the first one too many
         message = f"{count} {unit}, at most {high} wanted"
-        return [Finding(LENGTH, "warning", message, start, end, f"cut to at most {high} {unit}")]
+        return [
+            CheckFinding(LENGTH, "warning", message, start, end, f"cut to at most {high} {unit}")
+        ]
     return []
 
 
-def check_length(section: SectionPlan, text: str) -> list[Finding]:
+def check_length(section: SectionPlan, text: str) -> list[CheckFinding]:
     """Warnings for words, sentences and (bullets) items outside the section's targets."""
     words = [match.span() for match in _WORD.finditer(text)]
     findings = _count("words", words, section.min_words, section.max_words)
@@ -74,22 +76,22 @@ def _prompt_sentences(prompt: str) -> list[str]:
     return [s for s in sentences if len(_WORD.findall(s)) >= ECHO_MIN_WORDS]
 
 
-def check_leftovers(text: str, *, prompt: str | None = None) -> list[Finding]:
+def check_leftovers(text: str, *, prompt: str | None = None) -> list[CheckFinding]:
     """Errors for chat-template tokens, role markers at line starts, and (given the prompt)
     instructions of the prompt repeated in the text."""
     findings = []
     for match in _CHAT_TOKEN.finditer(text):
         message = f"leftover chat-template token {match.group()!r}"
-        findings.append(Finding(LEFTOVERS, "error", message, *match.span(), "remove it"))
+        findings.append(CheckFinding(LEFTOVERS, "error", message, *match.span(), "remove it"))
     for match in _ROLE.finditer(text):
         message = f"leftover role marker {match.group().strip()!r} at a line start"
-        findings.append(Finding(LEFTOVERS, "error", message, *match.span(), "remove it"))
+        findings.append(CheckFinding(LEFTOVERS, "error", message, *match.span(), "remove it"))
     for sentence in _prompt_sentences(prompt or ""):
         pattern = r"\s+".join(map(re.escape, sentence.split()))
         if echo := re.search(pattern, text, re.IGNORECASE):
             message = f"repeats the prompt: {sentence!r}"
             suggestion = "remove the instructions copied from the prompt"
-            findings.append(Finding(LEFTOVERS, "error", message, *echo.span(), suggestion))
+            findings.append(CheckFinding(LEFTOVERS, "error", message, *echo.span(), suggestion))
     return findings
 
 
@@ -98,15 +100,15 @@ LOOP_NGRAM = 4  # a run of this many words...
 LOOP_TIMES = 3  # ...said this many times is a loop
 
 
-def check_repetition(text: str) -> list[Finding]:
+def check_repetition(text: str) -> list[CheckFinding]:
     """An error for a sentence said twice or a word n-gram said three times (a loop)."""
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     seen: dict[str, tuple[int, int]] = {}
     for start, end in _sentences(text):
         key = " ".join(match.group().casefold() for match in _WORD.finditer(text, start, end))
         if key in seen and len(key.split()) >= 3:
             message = f"repeats the sentence {text[start:end]!r}"
-            findings.append(Finding(REPETITION, "error", message, start, end, "say it once"))
+            findings.append(CheckFinding(REPETITION, "error", message, start, end, "say it once"))
         seen.setdefault(key, (start, end))
     words = list(_WORD.finditer(text))
     counts: dict[tuple[str, ...], list[int]] = {}
@@ -118,13 +120,15 @@ def check_repetition(text: str) -> list[Finding]:
             first = words[starts[LOOP_TIMES - 1]]
             message = f"repeats {' '.join(gram)!r} {len(starts)} times"
             findings.append(
-                Finding(REPETITION, "error", message, first.start(), len(text), "stop repeating")
+                CheckFinding(
+                    REPETITION, "error", message, first.start(), len(text), "stop repeating"
+                )
             )
             break  # one loop finding is enough to regenerate
     return findings
 
 
-def check_unfinished(text: str) -> list[Finding]:
+def check_unfinished(text: str) -> list[CheckFinding]:
     """A warning when the text stops mid-sentence (e.g. cut off at the token limit)."""
     stripped = text.rstrip()
     if not stripped or _SENTENCE_END.search(stripped[-3:] + " ") or stripped.endswith(":"):
@@ -132,17 +136,17 @@ def check_unfinished(text: str) -> list[Finding]:
     spans = _sentences(stripped)
     start = spans[-1][0] if spans else 0
     message = "the last sentence is unfinished"
-    return [Finding(UNFINISHED, "warning", message, start, len(stripped), "finish or cut it")]
+    return [CheckFinding(UNFINISHED, "warning", message, start, len(stripped), "finish or cut it")]
 
 
-def check_forbidden(text: str, phrases: list[str]) -> list[Finding]:
+def check_forbidden(text: str, phrases: list[str]) -> list[CheckFinding]:
     """An error for each phrase the content type forbids (whole words, any case)."""
     findings = []
     for phrase in phrases:
         pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.split())) + r"(?!\w)"
         for match in re.finditer(pattern, text, re.IGNORECASE):
             message = f"uses the forbidden phrase {match.group()!r}"
-            findings.append(Finding(FORBIDDEN, "error", message, *match.span(), "remove it"))
+            findings.append(CheckFinding(FORBIDDEN, "error", message, *match.span(), "remove it"))
     return findings
 
 

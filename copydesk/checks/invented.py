@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from copydesk.checks import Finding
 from copydesk.checks.consistency import (
     _END,
     _fold,
@@ -38,9 +37,10 @@ from copydesk.checks.consistency import (
     boolean_spans,
     money_of,
 )
+from copydesk.checks.findings import CheckFinding
 from copydesk.checks.patterns import Anchored, per_object
-from copydesk.content_types import ContentType, FieldSpec
-from copydesk.planning import SectionPlan
+from copydesk.content.outline import SectionPlan
+from copydesk.content.types import ContentType, FieldSpec
 
 CHECK = "no_invented_values"
 _CUES = {  # a field whose name holds the key: words that claim a nearby level word for it
@@ -304,7 +304,7 @@ def _shown(value: Any) -> str:
 
 def _finding(
     mention: Mention, text: str, content_type: ContentType, record: dict[str, Any]
-) -> Finding:
+) -> CheckFinding:
     field, value = mention.field, record.get(mention.field)
     label, said = _label(field), text[mention.start : mention.end]
     spec = content_type.fields.get(field)
@@ -317,7 +317,7 @@ def _finding(
         else:
             message = f"says it is {stated}, but {field} is {_shown(value)}"
             suggestion = f"say that it is {'' if value else 'not '}{label}"
-        return Finding(CHECK, "error", message, *span, suggestion, field)
+        return CheckFinding(CHECK, "error", message, *span, suggestion, field)
     if value in (None, []):
         message = f"mentions {label} {said!r}, which the input does not give"
         suggestion = f"do not mention {label} {said!r}; the input gives none"
@@ -325,12 +325,12 @@ def _finding(
         verb = "are" if isinstance(value, list) else "is"
         message = f"says {label} {said!r}, but the {label} {verb} {_shown(value)}"
         suggestion = f"the {label} {verb} {_shown(value)}, not {said}"
-    return Finding(CHECK, "error", message, *span, suggestion, field)
+    return CheckFinding(CHECK, "error", message, *span, suggestion, field)
 
 
 def check_no_invented_values(
     section: SectionPlan, text: str, content_type: ContentType, record: dict[str, Any]
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """An error for each value the text states that the record does not have: another value
     of a field the record gives (wrong), or any value of a field it lacks (added). Every
     field of the record counts, not only the section's facts: a title must not misstate

@@ -21,7 +21,7 @@ from typing import Any
 
 from copydesk.checks.consistency import check_facts
 from copydesk.checks.invented import find_mentions
-from copydesk.content_types import ContentType
+from copydesk.content.types import ContentType
 
 _NOT_REPEATED = {"name"}  # the subject; see the module's docstring
 

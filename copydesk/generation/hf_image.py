@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from copydesk.chunking import chunked
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import ModelIdentity
 from copydesk.generation.device import select_device, select_dtype
@@ -154,7 +155,7 @@ class DiffusersImageGenerator:
             key = (r.width, r.height, r.steps, r.guidance_scale, r.negative_prompt)
             groups.setdefault(key, []).append(index)
         size = self.batch_size
-        return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
+        return [chunk for g in groups.values() for chunk in chunked(g, size)]
 
     def _generate_batch(self, batch: Sequence[ImageRequest]) -> list[ImageResult]:
         first = batch[0]

@@ -4,7 +4,7 @@
 tests pass their own database URL, store, generator factory and settings. Every page but
 the sign-in page and the static files needs a signed-in, active editor; every POST needs
 the session's CSRF token; decisions need the `editor` role (checked here and again in
-`copydesk.decisions`).
+`copydesk.desk.decisions`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from copydesk.decisions import ConflictError, DecisionError
-from copydesk.editors import PermissionDenied
+from copydesk.desk.decisions import ConflictError, DecisionError
+from copydesk.desk.editors import PermissionDenied
 from copydesk.errors import ConfigurationError, CopydeskError
 from copydesk.generation.base import TextGenerator
 from copydesk.review import auth, routes_item, routes_queue

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from copydesk.editors import (
+from copydesk.desk.editors import (
     AuthenticationError,
     EditorInfo,
     authenticate,

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from copydesk.generation.base import TextGenerator
-from copydesk.pipeline import StageCounts
-from copydesk.regenerate import regenerate_items
+from copydesk.pipeline.regenerate import regenerate_items
+from copydesk.pipeline.types import StageCounts
 from copydesk.storage import ObjectStore
 
 log = logging.getLogger("copydesk.review")

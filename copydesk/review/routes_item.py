@@ -1,6 +1,6 @@
 """One item: its page, its image, and the editor's decisions on it.
 
-Every decision form carries the item `version` the editor saw; `copydesk.decisions` turns
+Every decision form carries the item `version` the editor saw; `copydesk.desk.decisions` turns
 a stale version into `ConflictError` (409 page) and a refused decision into
 `DecisionError` (422 page), and checks the role again. A decision that succeeds redirects
 (303) to the next item waiting in the same batch (or the queue) with a flash message; an
@@ -10,18 +10,17 @@ edit returns to the item, to show the re-run checks.
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from copydesk.decisions import approve, edit, reject, request_regeneration
+from copydesk.desk.decisions import approve, edit, reject, request_regeneration
+from copydesk.desk.item_view import item_detail, latest_image
+from copydesk.desk.review_queue import next_in_queue
 from copydesk.errors import CopydeskError
-from copydesk.queue import item_detail, next_in_queue
 from copydesk.review.auth import CheckedForm, Decider, SignedIn
 from copydesk.review.web import desk_of, error_page, redirect, render
-from db.models import WORK_STATUSES, Asset, ItemStatus, Role
-from db.session import session_scope
+from db.models import WORK_STATUSES, ItemStatus, Role
 
 router = APIRouter()
 
@@ -59,13 +58,7 @@ def item_page(request: Request, item_id: int, editor: SignedIn) -> Response:
 @router.get("/items/{item_id:int}/image")
 def item_image(request: Request, item_id: int, editor: SignedIn) -> Response:
     desk = desk_of(request)
-    with session_scope(desk.url, readonly=True) as session:
-        row = session.execute(
-            select(Asset.object_key, Asset.mime_type)
-            .where(Asset.item_id == item_id)
-            .order_by(Asset.id.desc())
-            .limit(1)
-        ).first()
+    row = latest_image(desk.url, item_id)
     if row is None:
         return error_page(request, 404, "No image", f"Item {item_id} has no image.")
     key, mime_type = row

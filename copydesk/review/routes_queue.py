@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from copydesk.decisions import bulk_approve
+from copydesk.desk.decisions import bulk_approve
+from copydesk.desk.review_queue import SORTS, QueueQuery, content_types_in_use, list_queue
 from copydesk.errors import CopydeskError
-from copydesk.queue import SORTS, QueueQuery, content_types_in_use, list_queue
 from copydesk.review.auth import CheckedForm, Decider, SignedIn
 from copydesk.review.web import desk_of, error_page, redirect, render, safe_path
 from db.models import ItemStatus, Role

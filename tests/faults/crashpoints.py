@@ -82,9 +82,9 @@ def _before(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    import copydesk.pipeline
-    import copydesk.s3_store
+    import copydesk.pipeline.ingest
     import copydesk.storage
+    import copydesk.storage.s3
     import db.repository
     import tasks.generate
     import tasks.output
@@ -92,16 +92,16 @@ def install() -> None:
     db.repository.add_items = _after("ingest-txn", db.repository.add_items)
     db.repository.with_model_revision = _after("output-txn", db.repository.with_model_revision)
     copydesk.storage.LocalStore.put = _after("put", copydesk.storage.LocalStore.put)  # type: ignore[method-assign]
-    copydesk.s3_store.S3Store.put = _after("put", copydesk.s3_store.S3Store.put)  # type: ignore[method-assign]
+    copydesk.storage.s3.S3Store.put = _after("put", copydesk.storage.s3.S3Store.put)  # type: ignore[method-assign]
     tasks.generate.generate_chunk = _before("generate", tasks.generate.generate_chunk)
     tasks.output.output_chunk = _before("output", tasks.output.output_chunk)
     if rows := os.environ.get("FAULT_INGEST_CHUNK"):
-        chunked = copydesk.pipeline.chunked
-        copydesk.pipeline.chunked = lambda items, _size: chunked(items, int(rows))
+        chunked = copydesk.pipeline.ingest.chunked
+        copydesk.pipeline.ingest.chunked = lambda items, _size: chunked(items, int(rows))
 
 
 if __name__ == "__main__":
-    from copydesk.cli import main
+    from copydesk.cli.main import main
 
     install()
     sys.exit(main(sys.argv[1:]))

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from copydesk.content.outline import Outline
 from copydesk.hashing import sha256_bytes
-from copydesk.planning import Plan as OutlinePlan
-from copydesk.s3_store import S3Store
 from copydesk.settings import REPO_ROOT, Settings
 from copydesk.storage import ObjectStore
+from copydesk.storage.s3 import S3Store
 from db.models import Batch, Generation, Item, ItemStatus, Plan, Refinement, Revision
 from db.session import session_scope
 from tests.support.processes import Background, prefect_env
@@ -251,7 +251,7 @@ def batch_state(
         rows = [item.row_number for item in items]
         hashes = [item.input_sha256 for item in items]
         sections = {
-            p.item_id: [s.name for s in OutlinePlan.from_dict(p.outline).sections] for p in plans
+            p.item_id: [s.name for s in Outline.from_dict(p.outline).sections] for p in plans
         }
         plan_counts = Counter(p.item_id for p in plans)
         outputs = [(r.item_id, r.author_kind, r.parent_id, dict(r.outputs)) for r in revisions]

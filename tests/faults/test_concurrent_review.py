@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from copydesk.decisions import ConflictError, Decided, approve, edit, reject
-from copydesk.editors import EditorInfo
+from copydesk.desk.decisions import ConflictError, Decided, approve, edit, reject
+from copydesk.desk.editors import EditorInfo
 from copydesk.storage import LocalStore, ObjectStore
 from db import migrate
 from db import repository as repo

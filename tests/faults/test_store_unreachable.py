@@ -10,8 +10,8 @@ import time
 import pytest
 
 from copydesk.errors import StorageError
-from copydesk.s3_store import S3Store
 from copydesk.settings import Settings
+from copydesk.storage.s3 import S3Store
 
 
 def _store(port: int, read_timeout: float = 30.0) -> S3Store:

@@ -18,12 +18,12 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from copydesk.cli import main
+from copydesk.cli.main import main
 from copydesk.settings import get_settings
 from copydesk.storage import create_store
 from db.models import Batch, Generation, Item, ItemStatus, Revision
 from db.session import session_scope
-from tests.copydesk.test_bad_inputs import CASES, CORPUS, case_id
+from tests.copydesk.inputs.test_bad_inputs import CASES, CORPUS, case_id
 from tests.support.fake_generator import FakeGenerator
 
 CLI_CASES = [case for case in CASES if case.get("cli")]

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from copydesk.content_types import load_content_type
-from copydesk.pipeline import ingest_batch, plan_chunk, start_batch
+from copydesk.content.types import load_content_type
+from copydesk.pipeline.batch import start_batch
+from copydesk.pipeline.ingest import ingest_batch
+from copydesk.pipeline.plan import plan_chunk
 from copydesk.settings import get_settings
 from copydesk.storage import create_store
 from db.models import Batch, Generation, Item, ItemStatus, Plan, Revision

@@ -14,7 +14,7 @@ from copydesk.storage import LocalStore, ObjectStore
 from db.models import Batch, Item, ItemStatus
 from db.session import session_scope
 from flows.generate_batch import generate_batch
-from tests.copydesk.test_sources import put_inbox
+from tests.copydesk.inputs.test_sources import put_inbox
 from tests.support.fake_generator import FakeGenerator
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from copydesk.checks.consistency import check_facts_present
 from copydesk.checks.invented import check_no_invented_values
-from copydesk.content_types import load_content_type
-from copydesk.lineage import describe_item
-from copydesk.planning import render_plan
+from copydesk.content.outline import render_plan
+from copydesk.content.types import load_content_type
+from copydesk.reports.lineage import describe_item
 from db.models import Finding, Generation, Item, Refinement, Revision
 from db.session import session_scope
 from flows.generate_batch import generate_batch

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from copydesk.inbox import claim_file, list_inbox
-from copydesk.schedules import load_config
+from copydesk.inputs.inbox import claim_file, list_inbox
+from copydesk.inputs.schedules import load_config
 from copydesk.settings import get_settings
 from copydesk.storage import LocalStore, ObjectStore
 from db.models import Batch, InboxFile, InboxFileStatus, Item, ItemStatus

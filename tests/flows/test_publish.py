@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from copydesk import decisions
 from copydesk.cli import app
+from copydesk.desk import decisions
 from copydesk.settings import get_settings
 from copydesk.storage import create_store
 from db.models import Item, ItemStatus, Publication

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from copydesk import decisions
-from copydesk.queue import item_detail
+from copydesk.desk import decisions
+from copydesk.desk.item_view import item_detail
 from copydesk.settings import get_settings
 from copydesk.storage import create_store
 from db.models import ItemStatus

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect.client.schemas.schedules import CronSchedule
 
-from copydesk.schedules import load_config
+from copydesk.inputs.schedules import load_config
 from flows.serve import build_deployments
 
 CONFIG = """

@@ -14,10 +14,12 @@ from tests.copydesk.review.conftest import ReviewDesk, make_desk
 @pytest.fixture
 def cheap_secret_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2, with the cheapest parameters."""
-    import copydesk.editors
+    import copydesk.desk.editors
 
     monkeypatch.setattr(
-        copydesk.editors, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        copydesk.desk.editors,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
 
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from copydesk.desk.publish import item_slugs, slugify
 from copydesk.errors import InvalidKeyError
-from copydesk.publish import item_slugs, slugify
 from copydesk.storage import (
     KEY_ROOTS,
     LocalStore,

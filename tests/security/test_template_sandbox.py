@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.content_types import load_content_type
+from copydesk.content.outline import (
+    MAX_REPEAT,
+    SAFE_ATTRIBUTE_MEMO,
+    render_plan,
+    sandboxed_environment,
+)
+from copydesk.content.render import RenderError, render_outputs
+from copydesk.content.types import load_content_type
 from copydesk.errors import CopydeskError
-from copydesk.planning import MAX_REPEAT, SAFE_ATTRIBUTE_MEMO, render_plan, sandboxed_environment
-from copydesk.render import RenderError, render_outputs
 from copydesk.settings import get_settings
 
 CANARY = "canary-secret-0b6f3c"  # in the environment: must never come out

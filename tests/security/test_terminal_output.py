@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from copydesk.cli import app
-from copydesk.reports import code_span
+from copydesk.reports.batches import code_span
 from copydesk.settings import get_settings
 from db import migrate
 from db import repository as repo

@@ -11,19 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from copydesk.content_types import load_content_type
-from copydesk.editors import EditorInfo, add_editor
+from copydesk.content.types import load_content_type
+from copydesk.desk.editors import EditorInfo, add_editor
 from copydesk.generation.base import GenerationRequest
-from copydesk.pipeline import (
-    GenerationOptions,
-    RunIds,
-    generate_chunk,
-    ingest_batch,
-    output_chunk,
-    plan_chunk,
-    start_batch,
-)
-from copydesk.refine import refine_chunk
+from copydesk.pipeline.batch import start_batch
+from copydesk.pipeline.ingest import ingest_batch
+from copydesk.pipeline.inline import run_stages
+from copydesk.pipeline.types import GenerationOptions, RunIds
 from copydesk.storage import ObjectStore
 from db import migrate
 from db.models import ItemStatus, Role
@@ -57,11 +51,8 @@ def reviewable_batch(
     ingest_batch(url, batch_id)
     with session_scope(url, readonly=True) as session:
         ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
-    plan_chunk(url, ids, kind)
-    generate_chunk(url, ids, generator, options, RunIds("flow-desk", "task-generate"))
-    run = RunIds("flow-desk", "task-refine")
-    refine_chunk(url, ids, kind, generator, options, run, threads=check_threads)
-    output_chunk(url, ids, kind, store)
+    run = RunIds("flow-desk", "task-desk")
+    run_stages(url, ids, kind, generator, store, options, run, check_threads=check_threads)
     with session_scope(url, readonly=True) as session:
         pending = item_ids(
             session=session, batch_id=batch_id, statuses=(ItemStatus.PENDING_REVIEW,)

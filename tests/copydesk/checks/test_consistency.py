@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from copydesk.checks import Finding
 from copydesk.checks.consistency import check_facts_present
-from copydesk.content_types import ContentType, load_content_type
-from copydesk.ingest import ingest_rows
-from copydesk.planning import SectionPlan, render_plan
+from copydesk.checks.findings import CheckFinding
+from copydesk.content.outline import SectionPlan, render_plan
+from copydesk.content.types import ContentType, load_content_type
+from copydesk.inputs.readers import ingest_rows
 
 
 def samples(name: str) -> tuple[ContentType, list[dict[str, Any]]]:
@@ -68,7 +68,7 @@ def test_a_missing_colour_is_one_finding_naming_it() -> None:
     text = LINEN_BULLETS.replace("oatmeal, sage or charcoal", "oatmeal or charcoal")
     findings = check_facts_present(section, text, content_type)
     assert findings == [
-        Finding(
+        CheckFinding(
             "facts_present",
             "error",
             "does not mention colours 'sage'",

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from copydesk.checks import Finding, grammar
+from copydesk.checks import grammar
+from copydesk.checks.findings import CheckFinding
 from copydesk.checks.grammar import (
     AppliedFix,
     HarperChecker,
@@ -213,7 +214,7 @@ def test_long_sentence_does_not_hide_other_lints() -> None:
 def test_lints_per_100_words() -> None:
     text = "This is a apple. We walked to the the park."  # 10 words, 2 lints
     findings = check_grammar(text, language="en-GB")
-    other = Finding("length", "warning", "too short")
+    other = CheckFinding("length", "warning", "too short")
     assert lints_per_100_words(text, [*findings, other]) == pytest.approx(20.0)
     assert lints_per_100_words("", []) == 0.0
 

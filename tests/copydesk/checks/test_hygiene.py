@@ -4,11 +4,12 @@ from typing import Any
 
 import pytest
 
-from copydesk.checks import Finding, run_section_checks
+from copydesk.checks.findings import CheckFinding
 from copydesk.checks.hygiene import check_leftovers, check_length
-from copydesk.content_types import ContentType, load_content_type
-from copydesk.ingest import ingest_rows
-from copydesk.planning import SectionPlan, render_plan
+from copydesk.checks.suite import run_section_checks
+from copydesk.content.outline import SectionPlan, render_plan
+from copydesk.content.types import ContentType, load_content_type
+from copydesk.inputs.readers import ingest_rows
 
 
 def first_plan(type_name: str) -> tuple[dict[str, SectionPlan], ContentType]:
@@ -124,4 +125,4 @@ def test_run_section_checks_gathers_facts_length_and_leftovers() -> None:
         ("repetition", "error", ""),  # "word word word word" said again and again
         ("grammar", "warning", ""),  # ... which harper also sees
     }
-    assert isinstance(findings[0], Finding)
+    assert isinstance(findings[0], CheckFinding)

@@ -9,9 +9,9 @@ import pytest
 from copydesk.checks.consistency import check_facts
 from copydesk.checks.invented import check_no_invented_values, find_mentions
 from copydesk.checks.money import find_money
-from copydesk.content_types import ContentType, FieldSpec, load_content_type
-from copydesk.ingest import ValidatedRecord, parse_mr, validate_record
-from copydesk.planning import SectionPlan, render_plan
+from copydesk.content.outline import SectionPlan, render_plan
+from copydesk.content.types import ContentType, FieldSpec, load_content_type
+from copydesk.inputs.records import ValidatedRecord, parse_mr, validate_record
 from tests.support.e2e import DEVSET
 
 

@@ -10,7 +10,7 @@ from copydesk.checks import patterns
 from copydesk.checks.consistency import _fold, _wordings
 from copydesk.checks.invented import _vocabulary
 from copydesk.checks.patterns import Anchored, anchor, per_object
-from copydesk.content_types import load_content_type
+from copydesk.content.types import load_content_type
 
 
 @pytest.mark.parametrize(

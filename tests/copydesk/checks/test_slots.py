@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from copydesk.checks.slots import SlotErrors, slot_error_rate, slot_errors
-from copydesk.content_types import load_content_type
-from copydesk.ingest import ValidatedRecord, validate_record
+from copydesk.content.types import load_content_type
+from copydesk.inputs.readers import ValidatedRecord, validate_record
 from tests.support.e2e import DEVSET
 
 BROWNS = (

@@ -22,7 +22,7 @@ def test_the_flows_and_the_cli_import_without_torch() -> None:
     # start without torch (about a second and 190 MB of memory each); the model backends import it.
     modules = imported_after(
         "import flows.generate_batch, flows.regenerate, flows.publish, flows.inbox\n"
-        "import copydesk.cli, tasks.common, copydesk.images"
+        "import copydesk.cli, tasks.common, copydesk.pipeline.images"
     )
     assert "prefect" in modules
     assert "torch" not in modules

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from copydesk.queue import item_detail
+from copydesk.desk.item_view import item_detail
 from copydesk.review.app import create_app
 from copydesk.settings import Settings
 from copydesk.storage import LocalStore, ObjectStore
@@ -86,10 +86,12 @@ def make_desk(url: str, tmp_path: Path, generator: FakeGenerator | None = None) 
 @pytest.fixture(autouse=True)
 def cheap_secret_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2, with the cheapest parameters: these tests sign in many times."""
-    import copydesk.editors
+    import copydesk.desk.editors
 
     monkeypatch.setattr(
-        copydesk.editors, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        copydesk.desk.editors,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from copydesk.editors import reset_secret, set_active
+from copydesk.desk.editors import reset_secret, set_active
 from copydesk.errors import ConfigurationError
 from copydesk.review.app import create_app
 from copydesk.review.sessions import SignInLimiter

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from copydesk.queue import item_detail
+from copydesk.desk.item_view import item_detail
 from db.models import ItemStatus
 from tests.copydesk.review.conftest import ReviewDesk, make_desk, passing_sections, wait_for
 from tests.support.desk import ARTICLES, reviewable_batch

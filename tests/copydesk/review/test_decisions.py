@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from copydesk.queue import item_detail
+from copydesk.desk.item_view import item_detail
 from db.models import ItemStatus
 from tests.copydesk.review.conftest import (
     ReviewDesk,

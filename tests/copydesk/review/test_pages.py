@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from copydesk.desk.item_view import item_detail
 from copydesk.hashing import sha256_bytes
-from copydesk.queue import item_detail
 from copydesk.review.routes_queue import bulk_summary
 from db.models import Asset
 from db.session import session_scope

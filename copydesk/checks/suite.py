@@ -1,0 +1,53 @@
+"""The checks a content type's manifest turns on, run on one section's text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copydesk.checks.consistency import check_facts_present
+from copydesk.checks.findings import CheckFinding
+from copydesk.checks.grammar import check_grammar
+from copydesk.checks.hygiene import (
+    check_forbidden,
+    check_leftovers,
+    check_length,
+    check_repetition,
+    check_unfinished,
+)
+from copydesk.checks.invented import check_no_invented_values
+from copydesk.content.outline import SectionPlan
+from copydesk.content.types import ContentType
+
+
+def run_section_checks(
+    section: SectionPlan, text: str, content_type: ContentType, record: dict[str, Any]
+) -> list[CheckFinding]:
+    """Every check the content type's manifest lists, plus leftovers (always)."""
+    enabled = set(content_type.checks)
+    findings = check_leftovers(text, prompt=section.prompt)
+    if "facts_present" in enabled:
+        findings += check_facts_present(section, text, content_type)
+    if "no_invented_values" in enabled:
+        findings += check_no_invented_values(section, text, content_type, record)
+    if "length" in enabled:
+        findings += check_length(section, text)
+    if "repetition" in enabled:
+        findings += check_repetition(text)
+    if "unfinished" in enabled and section.format == "text":
+        findings += check_unfinished(text)
+    if "forbidden_phrases" in enabled:
+        findings += check_forbidden(text, content_type.forbidden_phrases)
+    if "grammar" in enabled:
+        protected = record_strings(record)
+        findings += check_grammar(text, language=content_type.language, protected=protected)
+    return findings
+
+
+def record_strings(record: dict[str, Any]) -> list[str]:
+    """Every text value of a record (list items one by one)."""
+    values = []
+    for value in record.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip():
+                values.append(item)
+    return values

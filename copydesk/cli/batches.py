@@ -1,0 +1,281 @@
+"""CLI commands for batches: `run`, `batches`, `items`, `show`, `export`."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from copydesk.content.types import load_content_type
+from copydesk.errors import ConfigurationError, CopydeskError
+from copydesk.settings import Settings, get_settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+DONE_STATUSES = ("pending_review", "approved", "rejected", "published", "failed", "quarantined")
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    """`{"failed": 1, "pending_review": 7}` → "1 failed, 7 pending_review"."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def run(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="Input file: CSV (header row), JSONL or JSON array; or the input files under "
+            "an object-store prefix: store:inbox/products/ (or s3://BUCKET/inbox/products/)."
+        ),
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option("--type", "-t", help="Content type (a folder of templates/).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows.", min=1)] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Items per task (default: COPYDESK_CHUNK_SIZE).", min=1)
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="0 = greedy decoding.")] = 0.0,
+    max_attempts: Annotated[
+        int, typer.Option(help="Generation attempts per section (refinement).", min=1)
+    ] = 3,
+    resume: Annotated[
+        int | None, typer.Option("--resume", help="Resume batch ID where it stopped.")
+    ] = None,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images", help="Also an image per item (the type's `image:`, COPYDESK_IMAGE_MODEL)."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on the last line.")
+    ] = False,
+) -> None:
+    """Run the generate-batch flow on a file or a store prefix: ingest → … → output."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says enough
+    settings = get_settings()
+    url = settings.resolved_database_url
+    _ensure_schema(url)
+    from copydesk.pipeline.batch import resume_point, start_batch
+
+    if images and content_type is not None:  # fail before a batch starts
+        from copydesk.content.images import image_spec
+
+        image_spec(load_content_type(content_type), settings.image_model)
+    if resume is not None:
+        point = resume_point(url, resume)
+        source, content_type, limit = point.source, point.content_type, point.limit
+        chunk_size = chunk_size or point.chunk_size
+        batch_id = resume
+    else:
+        if source is None or content_type is None:
+            raise ConfigurationError("give an input file and --type (or --resume BATCH_ID)")
+        source = _checked_source(source, settings)
+        load_content_type(content_type)
+        options = {
+            "limit": limit,
+            "chunk_size": chunk_size or settings.chunk_size,
+            "temperature": temperature,
+            "max_attempts": max_attempts,
+            "images": images,
+        }
+        batch_id = start_batch(url, content_type=content_type, source=source, options=options)
+    if source is None or content_type is None:  # a batch always records both
+        raise ConfigurationError(f"batch {batch_id} names no source or content type")
+    started = time.perf_counter()
+    summary = _run_flow_with_progress(
+        url,
+        batch_id,
+        source,
+        content_type,
+        limit,
+        chunk_size or settings.chunk_size,
+        {"temperature": temperature, "max_attempts": max_attempts},
+        quiet=as_json,
+        images=images,
+    )
+    summary["duration_s"] = round(time.perf_counter() - started, 2)
+    _print_summary(summary)
+    if as_json:
+        print(json.dumps(summary, default=str))
+
+
+def _checked_source(text: str, settings: Settings) -> str:
+    """The source as the batch records it, once it is known to hold input: a file's
+    absolute path, or `store:PREFIX` with at least one input file under it."""
+    from copydesk.inputs.readers import read_records
+    from copydesk.inputs.sources import LocalSource, list_source, parse_source
+    from copydesk.storage import create_store
+
+    source = parse_source(text, settings)
+    if isinstance(source, LocalSource):
+        if not source.path.is_file():
+            raise ConfigurationError(f"cannot read {text}: no such file")
+        with closing(read_records(source.path)) as rows:
+            next(rows, None)  # a file that cannot be read at all fails here, before a batch
+        return str(source.path.resolve())
+    list_source(source, create_store(settings))  # unreachable, or nothing to read: one line
+    return str(source)
+
+
+def _ensure_schema(url: str) -> None:
+    from db.migrate import require_head, safe_url
+
+    if require_head(url, create=True):
+        err.print(f"created the database schema in {safe_url(url)}", highlight=False)
+
+
+def _run_flow_with_progress(
+    url: str,
+    batch_id: int,
+    source: str,
+    content_type: str,
+    limit: int | None,
+    chunk_size: int,
+    generation: dict[str, Any],
+    *,
+    quiet: bool,
+    images: bool = False,
+) -> dict[str, Any]:
+    from flows.generate_batch import generate_batch
+
+    stop = threading.Event()
+    progress = Progress(
+        TextColumn("batch {task.fields[batch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    task = progress.add_task("run", total=None, batch=batch_id, state="starting")
+
+    def poll() -> None:
+        from copydesk.reports.batches import status_counts
+
+        while not stop.wait(0.5):
+            try:
+                counts = status_counts(url, batch_id)
+            except SQLAlchemyError:  # a missed refresh of the bar is harmless
+                continue
+            done = sum(n for s, n in counts.items() if s in DONE_STATUSES)
+            state = format_counts(counts)
+            progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    with progress:
+        watcher.start()
+        try:
+            result: dict[str, Any] = generate_batch(
+                source=source,
+                content_type=content_type,
+                limit=limit,
+                chunk_size=chunk_size,
+                generation=generation,
+                batch_id=batch_id,
+                images=images,
+            )
+        finally:
+            stop.set()
+            watcher.join()
+    return result
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    counts = format_counts(summary["counts"]) or "no items"
+    settings = get_settings()
+    where = (
+        settings.resolved_store_path
+        if settings.store == "local"
+        else f"bucket {settings.s3_bucket}"
+    )
+    err.print(
+        f"batch {summary['batch_id']} ({summary['content_type']}): {summary['total']} items: {counts}\n"
+        f"outputs: {summary['outputs_prefix']} in {where}\n"
+        f"review: copydesk review (web app; `copydesk editors add NAME` first), "
+        f"copydesk review list --batch {summary['batch_id']} --as NAME, copydesk show ITEM",
+        highlight=False,
+    )
+    if quality := summary.get("quality"):
+        from copydesk.cli.report import quality_table
+        from copydesk.reports.quality import QualityReport
+
+        err.print(quality_table(QualityReport(**quality)))
+
+
+def batches() -> None:
+    """List batches, newest first."""
+    from copydesk.reports.batches import list_batches
+
+    table = Table("batch", "type", "status", "items", "created", "source")
+    for batch in list_batches(get_settings().resolved_database_url):
+        table.add_row(
+            str(batch.id),
+            batch.content_type,
+            batch.status,
+            format_counts(batch.counts),
+            batch.created_at.strftime("%Y-%m-%d %H:%M"),
+            escape(batch.source),  # a file name is no markup
+        )
+    out.print(table)
+
+
+def items(
+    batch_id: Annotated[int, typer.Argument(help="Batch id (see `copydesk batches`).")],
+    status: Annotated[str | None, typer.Option(help="Only items in this status.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+) -> None:
+    """List a batch's items with their status and error."""
+    from copydesk.reports.batches import list_batch_items
+
+    table = Table("item", "row", "status", "error")
+    url = get_settings().resolved_database_url
+    for item in list_batch_items(url, batch_id, status, limit):
+        error = escape((item.error or "")[:120])  # it quotes input values: no markup
+        table.add_row(str(item.id), str(item.row_number), item.status, error)
+    out.print(table)
+
+
+def show(
+    item_id: Annotated[int, typer.Argument(help="Item id (see `copydesk items BATCH`).")],
+) -> None:
+    """Show an item's final text, findings and full lineage: input → plan → generations → revision."""
+    from copydesk.reports.lineage import describe_item
+
+    out.print(
+        describe_item(get_settings().resolved_database_url, item_id), highlight=False, markup=False
+    )
+
+
+def export(
+    batch_id: Annotated[int, typer.Argument(help="Batch id.")],
+    fmt: Annotated[str, typer.Option("--format", help="Only `jsonl` for now.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export a batch: one JSON line per item (item_id, row, input, status, text, findings, error, object_key)."""
+    from copydesk.reports.lineage import export_rows
+
+    if fmt != "jsonl":
+        raise CopydeskError(f"unknown export format {fmt!r}; use jsonl")
+    handle = output.open("w", encoding="utf-8") if output else None
+    try:
+        for row in export_rows(get_settings().resolved_database_url, batch_id):
+            print(json.dumps(row, ensure_ascii=False, default=str), file=handle)
+    finally:
+        if handle:
+            handle.close()

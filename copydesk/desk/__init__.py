@@ -1,0 +1,2 @@
+"""The editors' desk: editors, their decisions, the review queue, feedback export and
+publishing. The review web app (`copydesk.review`) calls it."""

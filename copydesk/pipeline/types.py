@@ -1,0 +1,107 @@
+"""The plain types the stages share: run ids for lineage, decoding options, stage counts,
+a section's attempts and an item's work, and the seed of each attempt."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from copydesk.content.outline import SectionPlan
+from copydesk.generation.base import Decoding, GenerationRequest, GenerationResult
+
+REFINER = "copydesk-refiner"  # the author of refiner revisions
+
+
+@dataclass(frozen=True)
+class RunIds:
+    flow_run_id: str | None = None
+    task_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Decoding for every section, and how many attempts refinement may make."""
+
+    temperature: float = 0.0
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float = 1.1
+    max_attempts: int = 3
+    # Retries sample (with their own seed): greedy decoding of the same prompt would only
+    # repeat the previous attempt.
+    retry_temperature: float = 0.7
+    retry_top_p: float = 0.95
+
+    def decoding(self, section: SectionPlan, *, retry: bool = False) -> Decoding:
+        return Decoding(
+            max_new_tokens=section.max_new_tokens,
+            temperature=max(self.temperature, self.retry_temperature)
+            if retry
+            else self.temperature,
+            top_k=self.top_k,
+            top_p=self.retry_top_p if retry and self.top_p is None else self.top_p,
+            repetition_penalty=self.repetition_penalty,
+        )
+
+
+@dataclass
+class StageCounts:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def seed_for(input_sha256: str, section: str, attempt: int) -> int:
+    """A stable seed per item, section and attempt (so re-runs repeat themselves)."""
+    digest = hashlib.sha256(f"{input_sha256}:{section}:{attempt}".encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+@dataclass
+class Attempt:
+    """A section's attempt: an existing generation row (`row_id`) or a new one (`new`)."""
+
+    attempt: int
+    output: str
+    row_id: int | None = None
+    new: int | None = None  # index into the chunk's new generations
+
+
+@dataclass
+class ItemWork:
+    item_id: int
+    input_sha256: str
+    plan_id: int
+    sections: tuple[SectionPlan, ...]
+    record: dict[str, Any] = field(default_factory=dict)
+    latest: dict[str, Attempt] = field(default_factory=dict)
+    generation_round: int = 1
+    notes: str | None = None  # an editor's notes for a regeneration round
+
+    def next_attempt(self, section: str) -> int:
+        """Attempt numbers go on across rounds (a regeneration continues the count)."""
+        latest = self.latest.get(section)
+        return latest.attempt + 1 if latest is not None else 1
+
+    def prompt(self, section: SectionPlan) -> str:
+        return with_notes(section.prompt, self.notes)
+
+
+def with_notes(prompt: str, notes: str | None) -> str:
+    """A section's prompt with an editor's regeneration notes, when there are some."""
+    if not notes:
+        return prompt
+    return f"{prompt}\n\nAn editor read an earlier version and asked for these changes:\n{notes}"
+
+
+@dataclass
+class NewGeneration:
+    item_id: int
+    plan_id: int
+    section: str
+    attempt: int
+    request: GenerationRequest
+    result: GenerationResult
+    generation_round: int = 1
