@@ -61,7 +61,8 @@ def bundled_tokenizer() -> Any:
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory, bundled_tokenizer: Any) -> BaseModelRef:
-    """A 2-layer Llama with 16-wide hidden states (seeded), saved as a model folder."""
+    """A 2-layer Llama with 16-wide hidden states (seeded), saved as a model folder with
+    the bundled tokenizer (so its vocabulary and chat template)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -79,6 +80,7 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory, bundled_tokenizer: Any) 
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=0.3,  # peaked logits: a few LoRA steps visibly lower the loss
     )
     folder = tmp_path_factory.mktemp("tiny") / "tiny-llama"
     LlamaForCausalLM(config).save_pretrained(folder)

@@ -20,8 +20,12 @@ from copydesk.tuning.examples import (
 from tests.copydesk.tuning.conftest import MRS, reference_rows, write_references
 
 
-def test_prompts_are_the_prompts_the_pipeline_sends(restaurant: ContentType, tmp_path: Path) -> None:
-    found = examples_from_references(write_references(tmp_path / "refs.csv", reference_rows()), restaurant)
+def test_prompts_are_the_prompts_the_pipeline_sends(
+    restaurant: ContentType, tmp_path: Path
+) -> None:
+    found = examples_from_references(
+        write_references(tmp_path / "refs.csv", reference_rows()), restaurant
+    )
 
     assert found.counts() == {
         "examples": 12,
