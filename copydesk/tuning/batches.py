@@ -84,23 +84,33 @@ def micro_batch_indices(size: int, batch_size: int, seed: int, index: int) -> li
 
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded `input_ids`, `attention_mask` and `labels` (prompt and padding masked)."""
+    """Left-padded `input_ids`, `attention_mask`, `position_ids` and `labels` (prompt and
+    padding masked), as generation pads a batch. Every text then ends at the last position,
+    so the logits of the last `keep` positions (`logits_to_keep`) are all the loss needs:
+    the output head runs over the texts, not over the (longer) prompts."""
     width = max(len(item.input_ids) for item in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(items), width), dtype=torch.long)
     labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
     for row, item in enumerate(items):
-        n = len(item.input_ids)
-        ids[row, :n] = torch.tensor(item.input_ids)
-        mask[row, :n] = 1
-        labels[row, item.prompt_tokens : n] = ids[row, item.prompt_tokens : n]
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        start = width - len(item.input_ids)
+        ids[row, start:] = torch.tensor(item.input_ids)
+        mask[row, start:] = 1
+        labels[row, start + item.prompt_tokens :] = ids[row, start + item.prompt_tokens :]
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "position_ids": (mask.cumsum(dim=1) - 1).clamp(min=0),
+        "labels": labels,
+        "keep": torch.tensor(max(item.completion_tokens for item in items) + 1),
+    }
 
 
 def summed_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The sum of the token losses of the labelled tokens (next-token prediction)."""
+    """The sum of the token losses of the labelled tokens (next-token prediction); `logits`
+    may be those of the last positions only (`logits_to_keep`)."""
     shifted = logits[:, :-1, :].float()
-    targets = labels[:, 1:]
+    targets = labels[:, labels.shape[1] - logits.shape[1] + 1 :]
     return torch.nn.functional.cross_entropy(
         shifted.reshape(-1, shifted.shape[-1]),
         targets.reshape(-1),

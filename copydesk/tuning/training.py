@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -25,9 +26,10 @@ from copydesk.generation.device import dtype_name, select_device
 from copydesk.hashing import sha256_json
 from copydesk.tuning import artifacts
 from copydesk.tuning.base_model import BaseModelRef, check_fits, count_parameters, load_causal_lm
-from copydesk.tuning.batches import collate, encode_examples, micro_batch_indices, summed_loss
+from copydesk.tuning.batches import Encoded, encode_examples
 from copydesk.tuning.errors import NoTrainingDataError, TooFewExamplesError, TuningError
 from copydesk.tuning.examples import Example, data_digest
+from copydesk.tuning.loop import Progress, TrainingLoop
 from copydesk.tuning.precision import compute_dtype
 
 LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "safetensors")
@@ -77,17 +79,6 @@ class TuneSettings:
 
 
 @dataclass(frozen=True)
-class Progress:
-    step: int
-    steps: int
-    loss: float
-    learning_rate: float
-    examples_per_s: float  # this process's steps only (not those of a resumed run)
-    tokens_per_s: float
-    elapsed_s: float
-
-
-@dataclass(frozen=True)
 class TuneResult:
     artifact: Path  # the adapter folder (or the model folder of a full fine-tune)
     sha256: str
@@ -106,20 +97,16 @@ def tune(
     """Train on `examples` into `run_dir` (checkpoints, artifact, `tune.json`)."""
     settings = settings or TuneSettings()
     _check_examples(examples, settings)
+    checkpoint = artifacts.find_checkpoint(run_dir)
+    if checkpoint is not None and not resume:
+        raise TuningError(
+            f"{run_dir} holds a checkpoint of an earlier run: resume it, or use a new folder"
+        )
     device = select_device(settings.device)
     dtype = compute_dtype(device, settings.dtype)
     check_fits(count_parameters(base.folder), settings.method, device)
     started = time.perf_counter()
-    torch.manual_seed(settings.seed)
-    model, tokenizer = load_causal_lm(base.folder)
-    encoded, too_long = encode_examples(tokenizer, examples, settings.max_length)
-    if len(encoded) < settings.min_examples:
-        raise TooFewExamplesError(
-            f"{len(encoded)} examples fit in {settings.max_length} tokens ({too_long} longer), "
-            f"and a tune needs at least {settings.min_examples}: raise max_length or add data"
-        )
-    if settings.method == "lora":
-        model = _with_lora(model, settings)
+    model, tokenizer, encoded, too_long = _prepare(base, examples, settings)
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -128,18 +115,12 @@ def tune(
     fingerprint = sha256_json(
         {"data": digest, "base": base.revision, "settings": settings.fingerprint_fields()}
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    losses: list[list[float]] = []
-    start_step = 0
-    checkpoint = artifacts.find_checkpoint(run_dir)
-    if checkpoint is not None and not resume:
-        raise TuningError(
-            f"{run_dir} holds a checkpoint of an earlier run: resume it, or use a new folder"
-        )
+    start_step, losses = 0, []
     if checkpoint is not None:
         state = artifacts.load_checkpoint(checkpoint, model, optimizer, scheduler, fingerprint)
         start_step, losses = int(state["step"]), list(state["losses"])
-    loop = _Loop(model, optimizer, scheduler, encoded, settings, (device, dtype))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    loop = TrainingLoop(model, optimizer, scheduler, encoded, settings, (device, dtype))
     loop.pad_id = int(tokenizer.pad_token_id)
     for step in range(start_step, settings.steps):
         losses.append([step + 1, loop.step(step)])
@@ -152,18 +133,19 @@ def tune(
     artifact = artifacts.save_artifact(
         model, tokenizer, folder, full=settings.method == "full", base_model_id=base.model_id
     )
+    data = {
+        "digest": digest,
+        "examples": len(examples),
+        "trained_examples": len(encoded),
+        "too_long": too_long,
+        "inputs": len({e.input_key for e in examples}),
+        "by_author": dict(sorted(Counter(e.author for e in examples).items())),
+        "tokens": sum(len(e.input_ids) for e in encoded),
+    }
     meta = {
         "base_model": base.as_dict(),
         "method": settings.method,
-        "data": {
-            "digest": digest,
-            "examples": len(examples),
-            "trained_examples": len(encoded),
-            "too_long": too_long,
-            "inputs": len({e.input_key for e in examples}),
-            "by_author": _count(e.author for e in examples),
-            "tokens": sum(len(e.input_ids) for e in encoded),
-        },
+        "data": data,
         "settings": settings.fingerprint_fields() | {"learning_rate": settings.lr},
         "device": device,
         "dtype": dtype_name(dtype),
@@ -175,8 +157,26 @@ def tune(
         "loss_curve": losses,
         "artifact": artifact,
     }
-    (run_dir / "tune.json").write_text(_dump(meta), encoding="utf-8")
+    (run_dir / "tune.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return TuneResult(folder, artifact["sha256"], meta)
+
+
+def _prepare(
+    base: BaseModelRef, examples: Sequence[Example], settings: TuneSettings
+) -> tuple[Any, Any, list[Encoded], int]:
+    """The model to train (seeded; with LoRA layers unless full), its tokenizer, and the
+    examples as tokens (and how many were too long)."""
+    torch.manual_seed(settings.seed)
+    model, tokenizer = load_causal_lm(base.folder)
+    encoded, too_long = encode_examples(tokenizer, examples, settings.max_length)
+    if len(encoded) < settings.min_examples:
+        raise TooFewExamplesError(
+            f"{len(encoded)} examples fit in {settings.max_length} tokens ({too_long} longer), "
+            f"and a tune needs at least {settings.min_examples}: raise max_length or add data"
+        )
+    if settings.method == "lora":
+        model = _with_lora(model, settings)
+    return model, tokenizer, encoded, too_long
 
 
 def _check_examples(examples: Sequence[Example], settings: TuneSettings) -> None:
@@ -217,93 +217,5 @@ def _schedule(settings: TuneSettings) -> Callable[[int], float]:
     return factor
 
 
-class _Loop:
-    """One optimizer step at a time, with its throughput."""
-
-    def __init__(
-        self,
-        model: Any,
-        optimizer: Any,
-        scheduler: Any,
-        encoded: list[Any],
-        settings: TuneSettings,
-        where: tuple[str, torch.dtype],
-    ) -> None:
-        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
-        self.encoded, self.settings = encoded, settings
-        self.device, self.dtype = where
-        self.pad_id = 0
-        self.examples = self.tokens = 0
-        self.seconds = 0.0
-        self.started = time.perf_counter()
-
-    def step(self, step: int) -> float:
-        begun = time.perf_counter()
-        accumulation, size = self.settings.gradient_accumulation, self.settings.batch_size
-        batches = [
-            [
-                self.encoded[i]
-                for i in micro_batch_indices(len(self.encoded), size, self.settings.seed, index)
-            ]
-            for index in range(step * accumulation, (step + 1) * accumulation)
-        ]
-        text_tokens = sum(item.completion_tokens for batch in batches for item in batch)
-        total = 0.0
-        autocast = torch.autocast(
-            self.device.split(":")[0], dtype=self.dtype, enabled=self.dtype != torch.float32
-        )
-        for batch in batches:
-            tensors = {k: v.to(self.device) for k, v in collate(batch, self.pad_id).items()}
-            with autocast:
-                logits = self.model(
-                    input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"]
-                ).logits
-            loss = summed_loss(logits, tensors["labels"]) / text_tokens
-            loss.backward()
-            total += float(loss.detach())
-            self.tokens += int(tensors["attention_mask"].sum())
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        torch.nn.utils.clip_grad_norm_(params, self.settings.max_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.examples += sum(len(batch) for batch in batches)
-        self.seconds += time.perf_counter() - begun
-        return total
-
-    def throughput(self) -> dict[str, float]:
-        seconds = self.seconds or 1e-9
-        return {
-            "examples": self.examples,
-            "tokens": self.tokens,
-            "train_s": round(self.seconds, 2),
-            "examples_per_s": round(self.examples / seconds, 3),
-            "tokens_per_s": round(self.tokens / seconds, 1),
-        }
-
-    def progress(self, step: int, loss: float) -> Progress:
-        rate = self.throughput()
-        return Progress(
-            step,
-            self.settings.steps,
-            loss,
-            float(self.scheduler.get_last_lr()[0]),
-            rate["examples_per_s"],
-            rate["tokens_per_s"],
-            time.perf_counter() - self.started,
-        )
-
-
 def _as_json(value: str | tuple[str, ...]) -> str | list[str]:
     return value if isinstance(value, str) else list(value)
-
-
-def _count(values: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, indent=1, ensure_ascii=False) + "\n"

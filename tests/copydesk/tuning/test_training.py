@@ -13,7 +13,13 @@ from safetensors.torch import load_file
 
 from copydesk.content_types import ContentType
 from copydesk.tuning.base_model import BaseModelRef, check_fits, load_causal_lm, resolve_base_model
-from copydesk.tuning.batches import IGNORE, collate, encode_examples, render_chat_prompt
+from copydesk.tuning.batches import (
+    IGNORE,
+    collate,
+    encode_examples,
+    render_chat_prompt,
+    summed_loss,
+)
 from copydesk.tuning.errors import (
     BaseModelError,
     CheckpointError,
@@ -61,14 +67,39 @@ def test_only_the_text_tokens_carry_labels(bundled_tokenizer: Any, examples: lis
     assert text == examples[0].completion
     batch = collate(encoded, pad_id=bundled_tokenizer.pad_token_id)
     labels, mask = batch["labels"], batch["attention_mask"]
-    assert (labels[0, : first.prompt_tokens] == IGNORE).all()
-    assert (
-        labels[0, first.prompt_tokens : len(first.input_ids)].tolist()
-        == first.input_ids[first.prompt_tokens :]
-    )
+    for row, item in enumerate(encoded):  # left-padded, as generation pads
+        assert batch["input_ids"][row][mask[row] == 1].tolist() == item.input_ids
+        real = labels[row][mask[row] == 1].tolist()
+        assert real[: item.prompt_tokens] == [IGNORE] * item.prompt_tokens
+        assert real[item.prompt_tokens :] == item.input_ids[item.prompt_tokens :]
+        assert batch["position_ids"][row][mask[row] == 1].tolist() == list(range(len(real)))
     assert (labels[mask == 0] == IGNORE).all()  # padding never counts
+    assert int(batch["keep"]) == max(item.completion_tokens for item in encoded) + 1
     _, left_out = encode_examples(bundled_tokenizer, examples[:2], max_length=20)
     assert left_out == 2
+
+
+def test_the_loss_needs_only_the_logits_of_the_texts(
+    tiny_base: BaseModelRef, examples: list[Example]
+) -> None:
+    model, tokenizer = load_causal_lm(tiny_base.folder)
+    batch = collate(encode_examples(tokenizer, examples[:3], 256)[0], tokenizer.pad_token_id)
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
+    with torch.no_grad():
+        every = model(**inputs).logits
+        kept = model(**inputs, logits_to_keep=int(batch["keep"])).logits
+    assert kept.shape[1] < every.shape[1] / 2  # the prompts are most of the tokens
+    texts = int((batch["labels"] != IGNORE).sum())
+    reference = torch.nn.functional.cross_entropy(
+        every[:, :-1].reshape(-1, every.shape[-1]),
+        batch["labels"][:, 1:].reshape(-1),
+        ignore_index=IGNORE,
+        reduction="sum",
+    )
+    assert summed_loss(kept, batch["labels"]) == pytest.approx(float(reference), rel=1e-5)
+    assert texts == sum(
+        e.completion_tokens for e in encode_examples(tokenizer, examples[:3], 256)[0]
+    )
 
 
 def test_training_changes_the_adapter_and_lowers_the_loss(
@@ -164,7 +195,8 @@ def test_the_saved_adapter_gives_the_trained_model_back(
 
     def logits(model: Any) -> torch.Tensor:
         with torch.no_grad():
-            return model.eval()(input_ids=batch["input_ids"]).logits
+            inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
+            return model.eval()(**inputs).logits
 
     loaded = PeftModel.from_pretrained(load_causal_lm(tiny_base.folder)[0], result.artifact)
     # the trained weights (fp32, the last checkpoint) rounded to bf16, as the adapter stores them
