@@ -68,12 +68,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
-    from copydesk.content_types import load_content_type
+    from copydesk.content.types import load_content_type
     from copydesk.settings import get_settings
     from copydesk.tuning.base_model import resolve_base_model
     from copydesk.tuning.evaluation import eval_inputs, first_attempts, load_generator, score_texts
     from copydesk.tuning.examples import examples_from_references, split_by_input
-    from copydesk.tuning.training import Progress, TuneSettings, tune
+    from copydesk.tuning.hyperparameters import TuneSettings
+    from copydesk.tuning.loop import Progress
+    from copydesk.tuning.training import tune
 
     started = time.perf_counter()
     kind = load_content_type("restaurant")

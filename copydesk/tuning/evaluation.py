@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from copydesk.checks.slots import SlotErrors, slot_error_rate, slot_errors
-from copydesk.content_types import ContentType
+from copydesk.content.types import ContentType
 from copydesk.generation.base import Decoding, GenerationRequest, ModelIdentity
 from copydesk.generation.device import dtype_name, select_device
 from copydesk.generation.hf_text import HFTextGenerator, LoadedModel, library_versions
-from copydesk.pipeline import GenerationOptions
+from copydesk.pipeline.types import GenerationOptions
 from copydesk.tuning.artifacts import describe_artifact
 from copydesk.tuning.base_model import BaseModelRef
 from copydesk.tuning.examples import Example

@@ -6,7 +6,7 @@ Two sources:
   through its own plan, so the prompt is the one a batch would send. A row that fails
   (unreadable, schema, plan, no text) is quarantined with its row number and reason;
   the others go on.
-- editors' approvals: the `sft` records of `export-feedback` (`copydesk.feedback`),
+- editors' approvals: the `sft` records of `export-feedback` (`copydesk.desk.feedback`),
   with who wrote each text (`provenance`). Template text is kept only on request: it
   would teach the model the template's style.
 
@@ -25,12 +25,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from copydesk.content_types import ContentType
-from copydesk.feedback import export_feedback
+from copydesk.content.outline import PlanError, render_plan
+from copydesk.content.types import ContentType
+from copydesk.desk.feedback import export_feedback
 from copydesk.hashing import sha256_json
-from copydesk.ingest import read_records
-from copydesk.planning import PlanError, render_plan
-from copydesk.records import FieldError, validate_record
+from copydesk.inputs.readers import read_records
+from copydesk.inputs.records import FieldError, validate_record
 from copydesk.tuning.errors import TooFewExamplesError, TuningError
 from copydesk.tuning.provenance import author_of, load_provenance
 

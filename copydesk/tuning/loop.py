@@ -16,7 +16,7 @@ import torch
 from copydesk.tuning.batches import Encoded, collate, micro_batch_indices, summed_loss
 
 if TYPE_CHECKING:
-    from copydesk.tuning.training import TuneSettings
+    from copydesk.tuning.hyperparameters import TuneSettings
 
 
 @dataclass(frozen=True)

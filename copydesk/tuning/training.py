@@ -6,8 +6,7 @@ A plain torch loop, in the libraries' own idioms (`LoraConfig` / `get_peft_model
 over the step's text tokens and divided by their number), gradient clipping, and
 `torch.autocast` in bf16 where the device computes it natively (`precision`); the
 weights stay fp32. Checkpoints every `checkpoint_every` steps; `resume=True` continues
-an interrupted run from its checkpoint, with the same batches it would have seen.
-"""
+an interrupted run from its checkpoint, with the same batches it would have seen."""
 
 from __future__ import annotations
 
@@ -15,10 +14,10 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -29,53 +28,11 @@ from copydesk.tuning.base_model import BaseModelRef, check_fits, count_parameter
 from copydesk.tuning.batches import Encoded, encode_examples
 from copydesk.tuning.errors import NoTrainingDataError, TooFewExamplesError, TuningError
 from copydesk.tuning.examples import Example, data_digest
+from copydesk.tuning.hyperparameters import TuneSettings
 from copydesk.tuning.loop import Progress, TrainingLoop
 from copydesk.tuning.precision import compute_dtype
 
 LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "safetensors")
-
-
-@dataclass(frozen=True)
-class TuneSettings:
-    method: Literal["lora", "full"] = "lora"
-    steps: int = 60  # optimizer steps
-    batch_size: int = 4  # examples per forward pass
-    gradient_accumulation: int = 4  # forward passes per optimizer step
-    learning_rate: float | None = None  # default: 2e-4 for LoRA, 2e-5 for full
-    warmup_steps: int | None = None  # default: a tenth of the steps
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: str | tuple[str, ...] = "all-linear"
-    max_length: int = 512  # tokens of prompt and text; longer examples are left out
-    seed: int = 0
-    device: str | None = None  # default: cuda, mps or cpu
-    dtype: str = "auto"  # auto (bf16 where native), bfloat16, float32
-    checkpoint_every: int = 20
-    min_examples: int = 8
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "gradient_accumulation", "lora_r", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-
-    @property
-    def lr(self) -> float:
-        default = 2e-4 if self.method == "lora" else 2e-5
-        return self.learning_rate if self.learning_rate is not None else default
-
-    @property
-    def warmup(self) -> int:
-        return self.warmup_steps if self.warmup_steps is not None else self.steps // 10
-
-    def fingerprint_fields(self) -> dict[str, Any]:
-        """What a resumed run must share with the interrupted one (not where it runs)."""
-        fields = asdict(self)
-        for name in ("device", "checkpoint_every", "min_examples"):
-            fields.pop(name)
-        return fields | {"target_modules": _as_json(self.target_modules)}
 
 
 @dataclass(frozen=True)
@@ -215,7 +172,3 @@ def _schedule(settings: TuneSettings) -> Callable[[int], float]:
         return max(0.1, 1 - 0.9 * (step - warmup) / max(1, steps - warmup))
 
     return factor
-
-
-def _as_json(value: str | tuple[str, ...]) -> str | list[str]:
-    return value if isinstance(value, str) else list(value)

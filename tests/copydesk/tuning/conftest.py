@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from copydesk.content_types import ContentType, load_content_type
+from copydesk.content.types import ContentType, load_content_type
 from copydesk.tuning.base_model import BaseModelRef, resolve_base_model
 
 ROOT = Path(__file__).resolve().parents[3]

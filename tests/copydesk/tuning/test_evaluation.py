@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.content_types import ContentType
+from copydesk.content.types import ContentType
 from copydesk.tuning.base_model import BaseModelRef
 from copydesk.tuning.evaluation import (
     bleu,
@@ -17,7 +17,8 @@ from copydesk.tuning.evaluation import (
     score_texts,
 )
 from copydesk.tuning.examples import Example, examples_from_references
-from copydesk.tuning.training import TuneSettings, tune
+from copydesk.tuning.hyperparameters import TuneSettings
+from copydesk.tuning.training import tune
 from tests.copydesk.tuning.conftest import reference_rows, write_references
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from copydesk.content_types import ContentType
-from copydesk.planning import render_plan
-from copydesk.records import ValidatedRecord, validate_record
+from copydesk.content.outline import render_plan
+from copydesk.content.types import ContentType
+from copydesk.inputs.records import ValidatedRecord, validate_record
 from copydesk.tuning.errors import TooFewExamplesError, TuningError
 from copydesk.tuning.examples import (
     data_digest,

@@ -12,7 +12,7 @@ from copydesk.tuning.errors import NoTrainingDataError
 from copydesk.tuning.examples import examples_from_feedback
 from copydesk.tuning.training import tune
 from db import migrate
-from tests.copydesk.test_feedback import COCUM_EDIT, GOOD_ALIMENTUM, Desk, build_desk
+from tests.copydesk.desk.test_feedback import COCUM_EDIT, GOOD_ALIMENTUM, Desk, build_desk
 
 
 @pytest.fixture

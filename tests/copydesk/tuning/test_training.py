@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from copydesk.content_types import ContentType
+from copydesk.content.types import ContentType
 from copydesk.tuning.base_model import BaseModelRef, check_fits, load_causal_lm, resolve_base_model
 from copydesk.tuning.batches import (
     IGNORE,
@@ -27,7 +27,9 @@ from copydesk.tuning.errors import (
     TuningError,
 )
 from copydesk.tuning.examples import Example, examples_from_references
-from copydesk.tuning.training import Progress, TuneSettings, tune
+from copydesk.tuning.hyperparameters import TuneSettings
+from copydesk.tuning.loop import Progress
+from copydesk.tuning.training import tune
 from tests.copydesk.tuning.conftest import reference_rows, write_references
 
 FAST = TuneSettings(

@@ -9,11 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from copydesk.content_types import ContentType
+from copydesk.content.types import ContentType
 from copydesk.generation.bundled import BUNDLED_MODEL_ID
 from copydesk.tuning.base_model import resolve_base_model
 from copydesk.tuning.examples import examples_from_references
-from copydesk.tuning.training import TuneSettings, tune
+from copydesk.tuning.hyperparameters import TuneSettings
+from copydesk.tuning.training import tune
 from tests.copydesk.tuning.conftest import reference_rows, write_references
 
 
