@@ -4,6 +4,7 @@ lineage and quality figures each decision leaves behind."""
 from __future__ import annotations
 
 import csv
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -312,6 +313,28 @@ def test_the_restaurant_fallback_passes_every_check_on_the_dev_set() -> None:
             failing.append((mr, checked.text, [f.message for f in checked.findings]))
     assert not failing, failing[:5]
     assert len(mrs) > 500
+
+
+FORM_LIKE = re.compile(
+    r"\bis a place\b|\bprice range\b|customer rating of (low|average|high)\b"
+    r"|\bin the riverside\b|\ba (average|expensive)\b"
+)
+
+
+def test_the_restaurant_fallback_reads_like_prose_not_a_form() -> None:
+    """The floor of quality: no "Alimentum is a place.", "in the less than £20 price
+    range" or "a customer rating of low", and more than one way of saying things."""
+    kind = load_content_type("restaurant")
+    texts = []
+    for mr in _dev_mrs(10_000):
+        record = _record(kind, mr)
+        text = fallback_text(kind, render_plan(kind, record).sections[0], record)
+        assert text is not None and text.strip()
+        texts.append(text)
+    form_like = [t for t in texts if FORM_LIKE.search(t)]
+    assert form_like == []
+    assert any("You will find it" in t for t in texts) and any("It is in" in t for t in texts)
+    assert any(" serving " in t for t in texts) and any(" that serves " in t for t in texts)
 
 
 def test_the_product_fallback_is_spelt_in_the_content_types_dialect() -> None:
