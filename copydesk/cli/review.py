@@ -141,8 +141,12 @@ def review(
     from copydesk.review.server import serve
 
     _url()  # a database at the newest schema, before the first page is asked for
-    out.print(f"review desk on http://{host}:{port}/ (Ctrl-C stops it)")
-    serve(host=host, port=port)
+    shown = f"[{host}]" if ":" in host else host
+
+    def listening() -> None:
+        out.print(f"review desk on http://{shown}:{port}/ (Ctrl-C stops it)", highlight=False)
+
+    serve(host=host, port=port, on_listen=listening)
 
 
 @review_app.command("list")

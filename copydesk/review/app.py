@@ -10,7 +10,6 @@ the session's CSRF token; decisions need the `editor` role (checked here and aga
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -23,11 +22,12 @@ from starlette.staticfiles import StaticFiles
 
 from copydesk.desk.decisions import ConflictError, DecisionError
 from copydesk.desk.editors import PermissionDenied
-from copydesk.errors import ConfigurationError, CopydeskError
+from copydesk.errors import CopydeskError
 from copydesk.generation.base import TextGenerator
 from copydesk.review import auth, routes_item, routes_queue
 from copydesk.review.auth import CsrfError, NotSignedIn
 from copydesk.review.regeneration import GeneratorFactory, Regenerator
+from copydesk.review.secret import session_key
 from copydesk.review.sessions import Cookies, SignInLimiter
 from copydesk.review.web import (
     HERE,
@@ -42,7 +42,6 @@ from copydesk.settings import Settings, get_settings
 from copydesk.storage import ObjectStore, create_store
 
 log = logging.getLogger("copydesk.review")
-MIN_SECRET_CHARS = 32
 
 
 def create_app(
@@ -50,11 +49,14 @@ def create_app(
     store: ObjectStore | None = None,
     generator_factory: GeneratorFactory | None = None,
     settings: Settings | None = None,
+    host: str = "127.0.0.1",
 ) -> FastAPI:
-    """The review app on the settings' database and store (or the ones given)."""
+    """The review app on the settings' database and store (or the ones given), to be served
+    on `host` (a desk on a non-loopback address needs COPYDESK_REVIEW_SECRET)."""
     settings = settings or get_settings()
+    url = url or settings.resolved_database_url
     cookies = Cookies(
-        session_key(settings),
+        session_key(settings, database_url=url, host=host),
         secure=settings.review_cookie_secure,
         session_hours=settings.review_session_hours,
     )
@@ -63,7 +65,6 @@ def create_app(
             "COPYDESK_REVIEW_COOKIE_SECURE is off: session cookies also travel over plain "
             "HTTP; serve the app behind TLS and turn it on"
         )
-    url = url or settings.resolved_database_url
     store = store if store is not None else create_store(settings)
     regenerator = Regenerator(url, store, generator_factory or _default_generator(settings))
 
@@ -86,21 +87,6 @@ def create_app(
     app.include_router(routes_item.router)
     _add_error_pages(app)
     return app
-
-
-def session_key(settings: Settings) -> str:
-    """The key that signs session cookies: `review_secret`, or a random one per process
-    in development and test (sessions then end when the process stops)."""
-    secret = settings.review_secret.get_secret_value()
-    if settings.env == "production" and len(secret) < MIN_SECRET_CHARS:
-        raise ConfigurationError(
-            "COPYDESK_REVIEW_SECRET must be set to 32 or more random characters in production "
-            '(e.g. python -c "import secrets; print(secrets.token_urlsafe(32))")'
-        )
-    if not secret:
-        log.warning("COPYDESK_REVIEW_SECRET is not set: using a random key for this process")
-        return secrets.token_urlsafe(32)
-    return secret
 
 
 def _default_generator(settings: Settings) -> GeneratorFactory:
