@@ -28,8 +28,10 @@ def run_section_checks(
 ) -> list[Finding]:
     """Every check the content type's manifest lists, plus leftovers (always)."""
     # Imported here: the check modules import `Finding` from this package.
+    from copydesk.checks.claims import check_claims
     from copydesk.checks.consistency import check_facts_present
     from copydesk.checks.grammar import check_grammar
+    from copydesk.checks.grounding import check_grounding
     from copydesk.checks.hygiene import (
         check_forbidden,
         check_leftovers,
@@ -38,6 +40,7 @@ def run_section_checks(
         check_unfinished,
     )
     from copydesk.checks.invented import check_no_invented_values
+    from copydesk.checks.subject import check_subject
 
     enabled = set(content_type.checks)
     findings = check_leftovers(text, prompt=section.prompt)
@@ -45,6 +48,12 @@ def run_section_checks(
         findings += check_facts_present(section, text, content_type)
     if "no_invented_values" in enabled:
         findings += check_no_invented_values(section, text, content_type, record)
+    if "grounding" in enabled:
+        findings += check_grounding(text, content_type, record)
+    if "subject" in enabled:
+        findings += check_subject(text, content_type, record)
+    if "claims" in enabled:
+        findings += check_claims(text, content_type, record)
     if "length" in enabled:
         findings += check_length(section, text)
     if "repetition" in enabled:
