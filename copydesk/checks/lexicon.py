@@ -67,7 +67,8 @@ STARTERS = _words(
     it its this that these those there here such each every both either neither
     every our your their his her my we you they he she i
     made crafted perfect great ideal easy sturdy durable lightweight light heavy
-    add give gives keep keeps fits fit works work comes stays holds hold
+    add give gives keep keeps fits fit works work comes stays holds hold weighs measures
+    folds stacks packs charges cleans lasts includes contains
     each set pack includes included including with without
     dimensions colours colors colour color materials material size sizes features
     brand category price item items product products range collection

@@ -102,7 +102,7 @@ def check_subject(text: str, content_type: ContentType, record: dict[str, Any]) 
             found[match.span(1)] = f"describes {match[1]!r}, not {subject!r}"
     for match in _ESTABLISHMENT.finditer(text):
         words = _words(match[1])
-        if not match[1][:1].isupper() or not is_name(words):
+        if not match[1].split()[-1][:1].isupper() or not is_name(words):
             continue
         if _NEARBY.search(text, max(0, match.start() - 20), match.start()):
             continue  # "near Crown Plaza Hotel": a landmark, for grounding to judge
