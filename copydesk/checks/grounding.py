@@ -183,6 +183,11 @@ def _type_support(content_type: ContentType) -> tuple[frozenset[str], frozenset[
     return frozenset(words), frozenset(names)
 
 
+@per_object
+def _type_stems(content_type: ContentType) -> frozenset[str]:
+    return frozenset(map(stem, _type_support(content_type)[0]))
+
+
 def type_words(content_type: ContentType) -> frozenset[str]:
     """The words (folded) of the content type's labels, vocabularies and `grounding.allow`,
     but for the whole names among them."""
@@ -232,7 +237,7 @@ def _support(content_type: ContentType, record: _Record) -> Support:
     words |= own
     return Support(
         words=frozenset(words),
-        stems=frozenset(map(stem, words)),
+        stems=_type_stems(content_type) | frozenset(map(stem, own)),
         names=names,
         numbers=frozenset(numbers),
         money_numbers=frozenset(money or numbers),
