@@ -21,6 +21,7 @@ from copydesk.content_types import ContentType
 CHECK = "claims"
 _SUPERLATIVE = r"[^\W\d_]{2,}est"  # checked against NOT_SUPERLATIVE
 _MOST = r"(?:the\s+|'s\s+)?most\s+[^\W\d_]+(?:ous|ful|ive|able|ible|ic|al|ing|ant|ent|ar|ed|y)"
+_WORD = re.compile(r"[^\W_]+|[#%]")
 _NEGATED = re.compile(r"(?:\b(?:not|never|no|hardly)|n't)(?:\s+\w+){0,2}\s*$")
 
 
@@ -33,8 +34,9 @@ def _phrase(phrase: str) -> str:
 
 
 @per_object
-def _pattern(content_type: ContentType) -> re.Pattern[str]:
-    """The content type's claims, as one pattern over folded text."""
+def _claims(content_type: ContentType) -> tuple[re.Pattern[str], frozenset[str]]:
+    """The content type's claims, as one pattern over folded text, and the words one of
+    which a text must hold for the pattern to be worth running (each phrase's longest)."""
     language = content_type.language
     phrases = [*CLAIMS["en"], *CLAIMS.get(language, ())]
     if language not in CLAIMS:  # another English: both dialects' spellings
@@ -43,7 +45,15 @@ def _pattern(content_type: ContentType) -> re.Pattern[str]:
     allowed = {_fold(p) for p in content_type.claims.allow}
     kept = sorted({p for p in phrases if _fold(p) not in allowed}, key=len, reverse=True)
     alternatives = [*map(_phrase, kept), rf"\b{_MOST}\b", rf"\b{_SUPERLATIVE}\b"]
-    return re.compile("|".join(alternatives))
+    triggers = {max(_WORD.findall(_fold(p)) or [p], key=len) for p in kept}
+    return re.compile("|".join(alternatives)), frozenset(triggers)
+
+
+def _worth_a_look(folded: str, triggers: frozenset[str]) -> bool:
+    """Whether the text holds a word some claim needs (most texts hold none)."""
+    return any(
+        word in triggers or word == "most" or word.endswith("est") for word in _WORD.findall(folded)
+    )
 
 
 def _supported(
@@ -74,7 +84,10 @@ def check_claims(text: str, content_type: ContentType, record: dict[str, Any]) -
     severity = content_type.claims.severity
     allowed = {_fold(p) for p in content_type.claims.allow}
     findings = []
-    for match in _pattern(content_type).finditer(folded.text):
+    pattern, triggers = _claims(content_type)
+    if not _worth_a_look(folded.text, triggers):
+        return []
+    for match in pattern.finditer(folded.text):
         said = match.group()
         if (
             said.endswith("est")
