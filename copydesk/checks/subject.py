@@ -90,15 +90,22 @@ def check_subject(text: str, content_type: ContentType, record: dict[str, Any]) 
     def is_name(words: list[str]) -> bool:  # some word no field's vocabulary explains
         return any(w not in vocabulary for w in words)
 
+    said = {word for value in values for word in value}
+
+    def is_subject(words: list[str]) -> bool:  # "Browns", "Trailhead Water Bottle"
+        if _within(words, own) or _within(own, words):
+            return True
+        return any(w in own for w in words) and all(w in said or w in vocabulary for w in words)
+
     for match in _CALLED.finditer(text):
         words = _words(match[1])
-        if words and not (_within(words, own) or _within(own, words)):
+        if words and not is_subject(words):
             found[match.span(1)] = f"calls it {match[1]!r}, but it is {subject!r}"
     for match in _DESCRIBED.finditer(text):
         words, first = _words(match[1]), match[1].split()[0].casefold()
         if first in _PREPOSITIONS:
             continue  # "Near Café Sicilia is a coffee shop ...": not its subject
-        if is_name(words) and not (_within(words, own) or _within(own, words)):
+        if is_name(words) and not is_subject(words):
             found[match.span(1)] = f"describes {match[1]!r}, not {subject!r}"
     for match in _ESTABLISHMENT.finditer(text):
         words = _words(match[1])

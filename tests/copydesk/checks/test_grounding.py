@@ -130,6 +130,14 @@ def test_another_establishment_does_not_take_the_subjects_place() -> None:
         "The Eagle coffee shop is a cheap Chinese place.",
     ]:
         assert check_subject(text, kind, record) == [], text
+    product = load_content_type("product_description")
+    for text in [
+        "The Trailhead Stainless Steel Water Bottle is a bottle that keeps drinks cold.",
+        "Trailhead's Water Bottle 750 ml is a stainless steel bottle.",
+    ]:
+        assert check_subject(text, product, BOTTLE) == [], text
+    text = "The Aurora Flask is a bottle from Trailhead."
+    assert said(check_subject(text, product, BOTTLE), text) == ["The Aurora Flask"]
 
 
 def test_claims_are_flagged_unless_negated_or_supported() -> None:
