@@ -107,8 +107,8 @@ def score(workdir: Path, batch_id: int, references: dict[str, list[str]]) -> dic
     from copydesk.checks.grammar import check_grammar
     from copydesk.checks.metrics import count_words
     from copydesk.checks.slots import slot_error_rate, slot_errors
-    from copydesk.checks.suite import record_strings
     from copydesk.content.types import load_content_type
+    from copydesk.inputs.records import record_strings
     from db.models import Generation, Item, Refinement
     from db.session import session_scope
 

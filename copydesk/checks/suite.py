@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from copydesk.checks.claims import check_claims
 from copydesk.checks.consistency import check_facts_present
 from copydesk.checks.findings import CheckFinding
 from copydesk.checks.grammar import check_grammar
+from copydesk.checks.grounding import check_grounding
 from copydesk.checks.hygiene import (
     check_forbidden,
     check_leftovers,
@@ -15,8 +17,10 @@ from copydesk.checks.hygiene import (
     check_unfinished,
 )
 from copydesk.checks.invented import check_no_invented_values
+from copydesk.checks.subject import check_subject
 from copydesk.content.outline import SectionPlan
 from copydesk.content.types import ContentType
+from copydesk.inputs.records import record_strings
 
 
 def run_section_checks(
@@ -29,6 +33,12 @@ def run_section_checks(
         findings += check_facts_present(section, text, content_type)
     if "no_invented_values" in enabled:
         findings += check_no_invented_values(section, text, content_type, record)
+    if "grounding" in enabled:
+        findings += check_grounding(text, content_type, record)
+    if "subject" in enabled:
+        findings += check_subject(text, content_type, record)
+    if "claims" in enabled:
+        findings += check_claims(text, content_type, record)
     if "length" in enabled:
         findings += check_length(section, text)
     if "repetition" in enabled:
@@ -41,13 +51,3 @@ def run_section_checks(
         protected = record_strings(record)
         findings += check_grammar(text, language=content_type.language, protected=protected)
     return findings
-
-
-def record_strings(record: dict[str, Any]) -> list[str]:
-    """Every text value of a record (list items one by one)."""
-    values = []
-    for value in record.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item.strip():
-                values.append(item)
-    return values

@@ -46,6 +46,9 @@ CHECKS = (
     "unfinished",
     "grammar",
     "forbidden_phrases",
+    "grounding",
+    "subject",
+    "claims",
     "leftovers",
 )
 
@@ -267,6 +270,21 @@ class ImageSpec(_Strict):
         return self
 
 
+class GroundingSpec(_Strict):
+    """The grounding check's options."""
+
+    allow: list[str] = []  # names, words and numbers any text of this type may use
+
+
+class ClaimsSpec(_Strict):
+    """The claims check's options: how severe a finding is, and the claims of this type
+    besides the language's defaults (`copydesk/checks/claim_phrases.py`)."""
+
+    severity: Literal["warning", "error"] = "warning"
+    phrases: list[str] = []  # claims flagged besides the defaults
+    allow: list[str] = []  # default claims this type may make
+
+
 class Manifest(_Strict):
     """The contents of `manifest.yaml`."""
 
@@ -281,6 +299,8 @@ class Manifest(_Strict):
     image: ImageSpec | None = None
     checks: list[str] = []  # which of CHECKS run on every section (leftovers always do)
     forbidden_phrases: list[str] = []  # the forbidden_phrases check: phrases never to use
+    grounding: GroundingSpec = GroundingSpec()
+    claims: ClaimsSpec = ClaimsSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

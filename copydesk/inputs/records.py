@@ -103,3 +103,13 @@ def validate_record(raw: dict[str, Any], content_type: ContentType) -> Validated
     if errors:
         return FieldError(errors[0].field, errors[0].reason, tuple(errors[1:]))
     return ValidatedRecord(record, ignored)
+
+
+def record_strings(record: dict[str, Any]) -> list[str]:
+    """Every text value of a record (list items one by one)."""
+    values = []
+    for value in record.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip():
+                values.append(item)
+    return values

@@ -24,12 +24,13 @@ from copydesk.checks.findings import AppliedFix, Checked, CheckFinding
 from copydesk.checks.grammar import apply_safe_fixes, lint_ahead
 from copydesk.checks.hygiene import trim_unfinished
 from copydesk.checks.metrics import section_metrics
-from copydesk.checks.suite import record_strings, run_section_checks
+from copydesk.checks.suite import run_section_checks
 from copydesk.chunking import chunked
 from copydesk.content.outline import PlanError, SectionPlan, render_template, tidy_text
 from copydesk.content.types import ContentType
 from copydesk.generation.base import GenerationRequest, TextGenerator
 from copydesk.hashing import sha256_text
+from copydesk.inputs.records import record_strings
 from copydesk.pipeline.generate import load_work
 from copydesk.pipeline.rows import fail_in_status, finding_values, generation_values
 from copydesk.pipeline.types import (

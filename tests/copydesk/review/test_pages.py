@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from copydesk.desk.item_view import item_detail
 from copydesk.hashing import sha256_bytes
@@ -88,6 +89,29 @@ def test_findings_with_spans_are_marked(desk: ReviewDesk, tmp_path: Path) -> Non
     marks = re.findall(r'<mark class="sev-(\w+)" title="([^"]*)">([^<]*)</mark>', html)
     assert marks, "no finding marked in the text"
     assert any("repeats the sentence" in title for _, title, _ in marks)
+
+
+def test_invented_content_is_marked_like_any_finding(desk: ReviewDesk, monkeypatch: Any) -> None:
+    """Grounding, subject and claims findings (issue 18) reach the page as the others do:
+    in the findings table and marked in the text (no fallback here, so the model's text
+    stays, flagged)."""
+    from tests.support.desk import reviewable_batch
+
+    monkeypatch.setattr("copydesk.refine.fallback_text", lambda *args: None)
+
+    def inventing(request: object) -> str:
+        return (
+            "Alimentum is a pub in Liverpool's city centre, next to the Redhouse Pub. "
+            "It is not family-friendly and serves the finest ale."
+        )
+
+    _, ids = reviewable_batch(desk.url, desk.store, responder=inventing)
+    html = desk.signed_in("alice").get(f"/items/{ids[0]}").text
+    marks = re.findall(r'<mark class="sev-(\w+)" title="([^"]*)">([^<]*)</mark>', html)
+    marked = {(title.split(":")[0], text) for _, title, text in marks}
+    assert {("grounding", "Liverpool&#39;s"), ("claims", "finest")} <= marked, marks
+    assert "mentions &#39;Redhouse Pub&#39;" in html  # marked in part: a lint came first
+    assert "do not mention" in html  # the suggestion, as the next attempt gets it
 
 
 def test_user_content_is_escaped(desk: ReviewDesk) -> None:
