@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     )
     review_secret: SecretStr = Field(
         default=SecretStr(""),
-        description="Key that signs review-app session cookies (32+ random characters). Unset: a random key per process in development/test, refused in production.",
+        description="Key that signs review-app session cookies (32+ random characters). Unset: a key kept in COPYDESK_HOME on loopback + SQLite with the default environment, a random key per process in development/test; required otherwise.",
     )
     review_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
