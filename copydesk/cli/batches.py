@@ -80,8 +80,16 @@ def run(
         chunk_size = chunk_size or point.chunk_size
         batch_id = resume
     else:
-        if source is None or content_type is None:
+        if source is None:
             raise ConfigurationError("give an input file and --type (or --resume BATCH_ID)")
+        if content_type is None:
+            from copydesk.content.types import list_content_types
+
+            kinds = ", ".join(list_content_types())
+            raise ConfigurationError(
+                f"--type is missing: which content type are the records of {source}? "
+                f"(one of: {kinds}; e.g. copydesk run {source} --type {kinds.split(', ')[0]})"
+            )
         source = _checked_source(source, settings)
         load_content_type(content_type)
         options = {

@@ -102,3 +102,13 @@ def test_configuration_errors_are_one_line_without_traceback() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: refusing to use the well-known default S3 credentials")
     assert "Traceback" not in result.stderr
+
+
+def test_run_without_type_names_what_is_missing(isolated_settings: Path) -> None:
+    sample = Path(__file__).resolve().parents[3] / "templates" / "restaurant" / "samples"
+    result = copydesk("run", str(sample / "restaurants.csv"))
+
+    assert result.returncode == 1
+    assert "--type is missing" in result.stderr
+    assert "one of: article, product_description, restaurant" in result.stderr
+    assert "give an input file" not in result.stderr
