@@ -210,7 +210,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if settings.store == "local"
         else f"bucket {settings.s3_bucket}"
     )
-    err.print(
+    out.print(
         f"batch {summary['batch_id']} ({summary['content_type']}): {summary['total']} items: {counts}\n"
         f"outputs: {summary['outputs_prefix']} in {where}\n"
         f"review: copydesk review (web app; `copydesk editors add NAME` first), "
@@ -221,7 +221,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         from copydesk.cli.report import quality_table
         from copydesk.reports.quality import QualityReport
 
-        err.print(quality_table(QualityReport(**quality)))
+        out.print(quality_table(QualityReport(**quality)))
 
 
 def batches() -> None:

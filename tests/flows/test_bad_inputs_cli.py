@@ -107,6 +107,8 @@ def test_copydesk_run_on_a_bad_file(
     expected = {"pending_review": len(case["rows"]) - quarantined, "quarantined": quarantined}
     assert summary["counts"] == {status: n for status, n in expected.items() if n}
     batch_id = summary["batch_id"]
+    assert f"batch {batch_id} ({case['type']}):" in out  # the summary on stdout,
+    assert f"batch {batch_id} ({case['type']}):" not in err  # progress alone on stderr
     with session_scope(database, readonly=True) as session:
         bad = session.scalars(
             select(Item).where(Item.status == ItemStatus.QUARANTINED).order_by(Item.row_number)

@@ -97,7 +97,7 @@ def test_invented_content_is_marked_like_any_finding(desk: ReviewDesk, monkeypat
     stays, flagged)."""
     from tests.support.desk import reviewable_batch
 
-    monkeypatch.setattr("copydesk.refine.fallback_text", lambda *args: None)
+    monkeypatch.setattr("copydesk.pipeline.refine.fallback_text", lambda *args: None)
 
     def inventing(request: object) -> str:
         return (
