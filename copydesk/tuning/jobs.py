@@ -79,6 +79,7 @@ class TuneOutcome:
 
 def gather_examples(url: str, request: TuneRequest) -> tuple[ExampleSet, dict[str, Any]]:
     """The examples of the request, and how the version records their source."""
+    source: dict[str, Any]
     if request.reference is not None:
         content_type = load_content_type(request.content_type)
         found = examples_from_references(
