@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from copydesk.cli.generation import models as configured_models
 from copydesk.settings import get_settings
@@ -37,10 +36,12 @@ def list_models(
 ) -> None:
     """The configured text/image models and every tuned model version."""
     configured_models()
-    out.print(versions_table(content_type))
+    for line in version_lines(content_type):
+        out.print(line, highlight=False, markup=False)
 
 
-def versions_table(content_type: str | None = None) -> Table | str:
+def version_lines(content_type: str | None = None) -> list[str]:
+    """One line per tuned version: name, type, method and base, data, scores, promotion."""
     from copydesk.tuning.versions import list_versions, promoted_versions
     from db.migrate import require_head
 
@@ -48,40 +49,27 @@ def versions_table(content_type: str | None = None) -> Table | str:
     require_head(url, create=True)
     versions = list_versions(url, content_type)
     if not versions:
-        return "versions: none yet (`copydesk tune --type T --from-approvals` makes one)"
+        return ["versions: none yet (`copydesk tune --type T --from-approvals` makes one)"]
     promoted: dict[int, list[str]] = {}
     for kind, version_id in promoted_versions(url).items():
         promoted.setdefault(version_id, []).append(kind)
-    table = Table(
-        "version",
-        "type",
-        "method",
-        "base",
-        "examples",
-        "slot err",
-        "BLEU",
-        "promoted for",
-        "created",
-        title="model versions",
-    )
+    lines = ["versions:"]
     for v in versions:
         score = v.evaluation or {}
-        table.add_row(
-            v.name,
-            v.content_type or "-",
-            v.method,
-            v.base_model_id,
-            str(v.data.get("examples", "-")),
-            _value(score.get("slot_error_rate")),
-            _value(score.get("bleu")),
-            ", ".join(sorted(promoted.get(v.id, []))) or "-",
-            v.created_at.strftime("%Y-%m-%d %H:%M"),
+        scores = (
+            f"slot error {score.get('slot_error_rate')}, BLEU {score.get('bleu')}, "
+            f"model-written {score.get('model_written')}"
+            if score
+            else "not evaluated"
         )
-    return table
-
-
-def _value(value: object) -> str:
-    return "-" if value is None else str(value)
+        where = ", ".join(sorted(promoted.get(v.id, [])))
+        lines.append(
+            f"{v.name}  {v.content_type or '-'}  {v.method} on {v.base_model_id}  "
+            f"{v.data.get('examples', '?')} examples  {scores}  "
+            f"{'promoted for ' + where if where else 'not promoted'}  "
+            f"{v.created_at:%Y-%m-%d %H:%M}  {v.artifact_sha256[:19]}"
+        )
+    return lines
 
 
 @models_app.command("promote")

@@ -13,6 +13,7 @@ figures are those of a real batch:
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -54,6 +55,21 @@ class SilentGenerator:
         return [GenerationResult("", "", 0, 0, "stop", 0.0, r.seed) for r in requests]
 
 
+class _Unversioned:
+    """A generator whose rows name no version: the throw-away database has no versions
+    (the version is the evaluation's subject, recorded on the version itself)."""
+
+    def __init__(self, generator: TextGenerator) -> None:
+        self.generator = generator
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return dataclasses.replace(self.generator.identity, model_version_id=None)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        return self.generator.generate(requests)
+
+
 @dataclass(frozen=True)
 class Reference:
     """An evaluation set: the inputs of a reference file, and its quarantined rows."""
@@ -82,7 +98,8 @@ def score_model(
     options: GenerationOptions | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over the reference inputs with `generator` and score the result."""
-    options = options or GenerationOptions()
+    options = dataclasses.replace(options or GenerationOptions(), model_version_id=None)
+    generator = _Unversioned(generator)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="copydesk-eval-") as folder:
         url = f"sqlite:///{Path(folder) / 'eval.db'}"

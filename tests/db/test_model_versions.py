@@ -70,7 +70,8 @@ def test_names_resolution_and_promotions(database_url: str) -> None:
 
 def test_an_empty_database_says_how_versions_are_made(database_url: str) -> None:
     migrate.upgrade(database_url)
-    with session_scope(database_url) as session, pytest.raises(
-        repo.UnknownModelVersionError, match=r"none yet \(`copydesk tune`"
+    with (
+        session_scope(database_url) as session,
+        pytest.raises(repo.UnknownModelVersionError, match=r"none yet \(`copydesk tune`"),
     ):
         repo.find_model_version(session=session, name="restaurant-v1")
