@@ -84,9 +84,13 @@ def promote(
     from copydesk.content.types import load_content_type
     from copydesk.tuning.promotion import promote as promote_version
 
+    from db.migrate import require_head
+
     load_content_type(content_type)
+    url = get_settings().resolved_database_url
+    require_head(url, create=True)
     result = promote_version(
-        get_settings().resolved_database_url,
+        url,
         version,
         content_type,
         force=force,
