@@ -83,7 +83,6 @@ def promote(
     """Make VERSION the model version the content type's next batches write with."""
     from copydesk.content.types import load_content_type
     from copydesk.tuning.promotion import promote as promote_version
-
     from db.migrate import require_head
 
     load_content_type(content_type)
