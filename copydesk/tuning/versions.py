@@ -16,15 +16,17 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copydesk.errors import CopydeskError
+from copydesk.hashing import sha256_file, sha256_json
 from copydesk.storage import NewObject, ObjectStore, model_key
-from copydesk.tuning.artifacts import describe_artifact
-from copydesk.tuning.training import TuneResult
 from db import model_versions as versions_repo
 from db.models import ModelVersion
 from db.session import session_scope
+
+if TYPE_CHECKING:  # training imports torch: a flow process with a remote backend has none
+    from copydesk.tuning.training import TuneResult
 
 
 class ArtifactIntegrityError(CopydeskError):
@@ -149,12 +151,18 @@ def store_evaluation(url: str, version_id: int, evaluation: dict[str, Any]) -> N
         row.evaluation = evaluation
 
 
+def folder_sha256(folder: Path) -> str:
+    """The digest of an artifact folder: its files' names and sha256 (as `artifacts`
+    computes it when the tune saves it)."""
+    return sha256_json({p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()})
+
+
 def fetch_artifact(store: ObjectStore, version: VersionInfo, cache_root: Path) -> Path:
     """A local copy of the version's files (`cache_root/{sha256 hex}`), verified against
     its sha256; ArtifactIntegrityError, and no copy left, when they differ."""
     hex_digest = version.artifact_sha256.partition(":")[2] or version.artifact_sha256
     folder = cache_root / hex_digest
-    if folder.is_dir() and describe_artifact(folder)["sha256"] == version.artifact_sha256:
+    if folder.is_dir() and folder_sha256(folder) == version.artifact_sha256:
         return folder
     staging = cache_root / f".{hex_digest}.partial"
     shutil.rmtree(staging, ignore_errors=True)
@@ -162,7 +170,7 @@ def fetch_artifact(store: ObjectStore, version: VersionInfo, cache_root: Path) -
     try:
         for file in sorted(version.artifact_files):
             store.download(version.artifact_key + file, staging / file)
-        found = describe_artifact(staging)["sha256"]
+        found = folder_sha256(staging)
         if found != version.artifact_sha256:
             raise ArtifactIntegrityError(
                 f"the files of model version {version.name!r} in the store "
