@@ -1,7 +1,8 @@
 """SQLAlchemy models for the lineage described in DESIGN.md.
 
 batch → item → plan → generations → findings → revisions → reviews (by editors),
-plus assets (images), and the files schedules took from their inboxes. Tables are
+plus assets (images), the files schedules took from their inboxes, and the model
+versions tunes made (with the promotions that choose one per content type). Tables are
 plural snake_case, classes singular CamelCase.
 The same schema runs on SQLite and PostgreSQL (see `db/migrations`).
 """
@@ -217,7 +218,13 @@ class Generation(Base):
     library_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prefect_flow_run_id: Mapped[str | None] = mapped_column(String(36))
     prefect_task_run_id: Mapped[str | None] = mapped_column(String(36))
+    # the tuned model version that wrote it (None: the base model as configured)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    model_version: Mapped[ModelVersion | None] = relationship()
 
 
 class Revision(Base):
@@ -399,3 +406,53 @@ class InboxFile(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TuneMethod(enum.StrEnum):
+    LORA = "lora"
+    FULL = "full"
+
+
+class ModelVersion(Base):
+    """A tuned model: its base model, the adapter (or model) stored immutably in the object
+    store by key and sha256, the data it was trained on, its settings, the libraries, how
+    long it took and its evaluation. `name` is what users type: `restaurant-v1`."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(64), index=True)
+    base_model_id: Mapped[str] = mapped_column(String(300))
+    base_model_revision: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10), default=TuneMethod.LORA)
+    artifact_key: Mapped[str] = mapped_column(String(1024))  # the folder's key prefix
+    artifact_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    artifact_bytes: Mapped[int] = mapped_column(BigInteger)
+    artifact_files: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> sha256
+    data_digest: Mapped[str] = mapped_column(String(HASH_LEN))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts, source, reviews
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    library_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    duration_s: Mapped[float | None]
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Promotion(Base):
+    """A content type's model version from `promoted_at` on: the latest row of a content
+    type is its current version (older rows are the history)."""
+
+    __tablename__ = "promotions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(64), index=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="RESTRICT"), index=True
+    )
+    promoted_by: Mapped[str | None] = mapped_column(String(100))
+    forced: Mapped[bool] = mapped_column(default=False)
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    model_version: Mapped[ModelVersion] = relationship()

@@ -16,7 +16,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from copydesk.inputs.sources import describe_source
 from flows.chunks import chunk_stages, run_chunk, settle_chunk, submit_chunk
-from tasks.batch import chunks_task, content_type_task, finish_task
+from tasks.batch import chunks_task, content_type_task, finish_task, generation_task
 from tasks.common import with_retries
 from tasks.images import check_images_task, image_backlog_task, images_task
 from tasks.ingest import ingest_task, start_batch_task
@@ -49,7 +49,9 @@ def generate_batch(
     With `batch_id`, works on that existing batch: a resume re-reads its source (ingest
     skips rows it already has) and does only the work its items still need. With
     `images`, each item that reaches review also gets an image (the content type's
-    `image:` spec, COPYDESK_IMAGE_MODEL).
+    `image:` spec, COPYDESK_IMAGE_MODEL). `generation["model_version"]` names the tuned
+    model version a new batch writes with (default: the content type's promoted one);
+    a resumed batch keeps the version it started with.
     """
     options = generation or {}
     if batch_id is None and (source is None or content_type is None):
@@ -60,6 +62,8 @@ def generate_batch(
     if batch_id is None:
         batch_options = {"limit": limit, "chunk_size": chunk_size, "images": images, **options}
         batch_id = start_batch_task(kind, cast(str, source), batch_options)
+    given = {k: v for k, v in options.items() if k != "model_version"}
+    options = generation_task(batch_id, given)  # with the batch's model version
     with_retries(ingest_task)(batch_id, limit)
     if images:
         _image_backlog(batch_id, kind, chunk_size)

@@ -3,7 +3,8 @@
 One `process-inbox/<schedule>` deployment per schedule of copydesk.toml (its cron,
 timezone and the schedule's name as parameter), plus `publish-approved/publish-approved`
 and `regenerate-requested/regenerate-requested` (a cron only when `[publish]` /
-`[regenerate]` give one). Served flow runs execute in subprocesses of the serving
+`[regenerate]` give one), and `tune-model/tune-model` when `[tune]` gives its cron
+(re-tune a content type from new approvals). Served flow runs execute in subprocesses of the serving
 process, with its environment and working directory.
 """
 
@@ -23,6 +24,7 @@ from copydesk.inputs.schedules import DeskConfig, FlowSchedule, deployment_name
 from flows.inbox import process_inbox
 from flows.publish import publish_approved
 from flows.regenerate import regenerate_requested
+from flows.tune import tune_model
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
@@ -47,6 +49,17 @@ def build_deployments(config: DeskConfig) -> list[RunnerDeployment]:
     deployments.append(
         _deployment(regenerate_requested, regenerate_requested.name, config.regenerate)
     )
+    if config.tune is not None:
+        tune = config.tune
+        deployments.append(
+            _deployment(
+                tune_model,
+                tune_model.name,
+                FlowSchedule(tune.cron, tune.timezone),
+                parameters=tune.parameters(),
+                description=f"Re-tune {tune.content_type}'s model from new approvals.",
+            )
+        )
     return deployments
 
 

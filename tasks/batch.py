@@ -8,7 +8,12 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from copydesk.pipeline.batch import batch_content_type, finish_batch, unfinished_chunks
+from copydesk.pipeline.batch import (
+    batch_content_type,
+    batch_generation,
+    finish_batch,
+    unfinished_chunks,
+)
 from copydesk.pipeline.rows import fail_items
 from copydesk.reports.batches import batch_summary, items_table, summary_markdown
 from tasks.common import database_url
@@ -26,6 +31,16 @@ def chunks_task(batch_id: int, chunk_size: int) -> list[list[int]]:
 )
 def content_type_task(batch_id: int) -> str:
     return batch_content_type(database_url(), batch_id)
+
+
+@task(
+    name="batch-generation",
+    task_run_name="generation options of batch {batch_id}",
+    cache_policy=NO_CACHE,
+)
+def generation_task(batch_id: int, given: dict[str, Any]) -> dict[str, Any]:
+    """The batch's generation options, its model version included."""
+    return batch_generation(database_url(), batch_id, given)
 
 
 @task(name="fail-chunk", task_run_name="fail unfinished items", cache_policy=NO_CACHE)

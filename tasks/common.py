@@ -9,12 +9,13 @@ from prefect.runtime import flow_run, task_run
 
 from copydesk.content.images import NO_IMAGE_MODEL
 from copydesk.errors import ConfigurationError
-from copydesk.generation.backends import create_image_generator, create_text_generator
+from copydesk.generation.backends import create_image_generator
 from copydesk.generation.base import TextGenerator
 from copydesk.pipeline.images import ImageGenerator
 from copydesk.pipeline.types import RunIds
 from copydesk.settings import get_settings
 from copydesk.storage import ObjectStore, create_store
+from copydesk.tuning.serving import version_generator
 
 TaskT = TypeVar("TaskT", bound="Task[Any, Any]")
 
@@ -47,8 +48,10 @@ def run_ids() -> RunIds:
     )
 
 
-def text_generator() -> TextGenerator:
-    return create_text_generator(get_settings())  # cached per process by the backend
+def text_generator(model_version_id: int | None = None) -> TextGenerator:
+    """The configured model, with the batch's tuned version on it (verified) if any;
+    cached per process by the backend."""
+    return version_generator(get_settings(), model_version_id)
 
 
 def image_generator() -> ImageGenerator:

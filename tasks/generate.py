@@ -13,7 +13,7 @@ from tasks.common import RETRIES, RETRY_DELAYS, database_url, run_ids, text_gene
 
 @task(name="generate", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS, cache_policy=NO_CACHE)
 def generate_task(item_ids: list[int], options: dict[str, Any]) -> dict[str, Any]:
-    counts = generate_chunk(
-        database_url(), item_ids, text_generator(), GenerationOptions(**options), run_ids()
-    )
+    chosen = GenerationOptions(**options)
+    generator = text_generator(chosen.model_version_id)
+    counts = generate_chunk(database_url(), item_ids, generator, chosen, run_ids())
     return asdict(counts)

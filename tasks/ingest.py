@@ -15,12 +15,14 @@ from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_
 
 @task(name="start-batch", task_run_name="start {content_type} batch", cache_policy=NO_CACHE)
 def start_batch_task(content_type: str, source: str, options: dict[str, Any]) -> int:
+    settings = get_settings()
     return start_batch(
         database_url(),
         content_type=content_type,
-        source=str(parse_source(source, get_settings())),  # s3://bucket/x → store:x
+        source=str(parse_source(source, settings)),  # s3://bucket/x → store:x
         options=options,
         flow_run_id=run_ids().flow_run_id,
+        use_promoted=settings.text_backend == "transformers",  # versions run there only
     )
 
 

@@ -34,6 +34,7 @@ def test_generate_batch_runs_on_the_cpu_and_the_gpu_pool() -> None:
         "generate-batch-gpu": "copydesk-gpu",
         "publish-approved": "copydesk",
         "regenerate-requested": "copydesk",
+        "tune-model-gpu": "copydesk-gpu",
     }
     gpu = next(d for d in deployments() if d["name"] == "generate-batch-gpu")
     assert gpu["work_pool"]["job_variables"]["env"]["COPYDESK_TEXT_DEVICE"] == "cuda"

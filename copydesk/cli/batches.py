@@ -59,6 +59,14 @@ def run(
             "--images", help="Also an image per item (the type's `image:`, COPYDESK_IMAGE_MODEL)."
         ),
     ] = False,
+    model_version: Annotated[
+        str | None,
+        typer.Option(
+            "--model-version",
+            help="Tuned model version to write with (name or id; `base`: the base model). "
+            "Default: the content type's promoted version.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on the last line.")
     ] = False,
@@ -76,6 +84,11 @@ def run(
         image_spec(load_content_type(content_type), settings.image_model)
     if resume is not None:
         point = resume_point(url, resume)
+        if model_version is not None and model_version != (point.model_version or "base"):
+            raise ConfigurationError(
+                f"batch {resume} writes with {point.model_version or 'the base model'}; "
+                "a resumed batch keeps its model version (start a new batch for another)"
+            )
         source, content_type, limit = point.source, point.content_type, point.limit
         chunk_size = chunk_size or point.chunk_size
         batch_id = resume
@@ -98,8 +111,15 @@ def run(
             "temperature": temperature,
             "max_attempts": max_attempts,
             "images": images,
+            "model_version": model_version,
         }
-        batch_id = start_batch(url, content_type=content_type, source=source, options=options)
+        batch_id = start_batch(
+            url,
+            content_type=content_type,
+            source=source,
+            options=options,
+            use_promoted=settings.text_backend == "transformers",
+        )
     if source is None or content_type is None:  # a batch always records both
         raise ConfigurationError(f"batch {batch_id} names no source or content type")
     started = time.perf_counter()
@@ -212,6 +232,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     out.print(
         f"batch {summary['batch_id']} ({summary['content_type']}): {summary['total']} items: {counts}\n"
+        f"model: {summary.get('model_version') or 'the base model'}\n"
         f"outputs: {summary['outputs_prefix']} in {where}\n"
         f"review: copydesk review (web app; `copydesk editors add NAME` first), "
         f"copydesk review list --batch {summary['batch_id']} --as NAME, copydesk show ITEM",

@@ -11,11 +11,13 @@ from rich.console import Console
 from copydesk import __version__
 from copydesk.cli.batches import batches, export, items, show
 from copydesk.cli.batches import run as run_batch
-from copydesk.cli.generation import generate, models
+from copydesk.cli.generation import generate
+from copydesk.cli.models import models_app
 from copydesk.cli.publish import export_feedback, publish
 from copydesk.cli.report import report
 from copydesk.cli.review import editors_app, review_app
 from copydesk.cli.schedules import schedules_app, serve, trigger
+from copydesk.cli.tuning import evaluate, tune
 from copydesk.errors import CopydeskError
 from copydesk.runtime import prepare_environment
 from copydesk.settings import get_settings
@@ -32,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(editors_app, name="editors")
 app.add_typer(review_app, name="review")
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(models_app, name="models")
 app.command(name="run")(run_batch)
 app.command()(batches)
 app.command()(items)
@@ -39,7 +42,8 @@ app.command()(show)
 app.command()(export)
 app.command()(report)
 app.command()(generate)
-app.command()(models)
+app.command()(tune)
+app.command(name="eval")(evaluate)
 app.command()(publish)
 app.command(name="export-feedback")(export_feedback)
 app.command()(serve)

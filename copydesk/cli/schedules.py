@@ -60,6 +60,16 @@ def list_schedules() -> None:
             else "on demand"
         )
         table.add_row(name, "-", "-", timing.cron or "-", timing.timezone, when_text)
+    if (tune := config.tune) is not None:
+        when = next_fire(tune.cron, tune.timezone, now)
+        table.add_row(
+            "tune-model",
+            tune.content_type,
+            "approvals",
+            tune.cron,
+            tune.timezone,
+            when.strftime("%Y-%m-%d %H:%M %Z"),
+        )
     out.print(f"{config.path}", highlight=False)
     out.print(table)
 
@@ -180,6 +190,8 @@ def _print_serving(config: DeskConfig, api: str, ui: str) -> None:
         table.add_row(f"{INBOX_FLOW}/{schedule.name}", schedule.cron, schedule.timezone)
     for name, timing in zip(DESK_FLOWS, (config.publish, config.regenerate), strict=True):
         table.add_row(f"{name}/{name}", timing.cron or "(on demand)", timing.timezone)
+    if config.tune is not None:
+        table.add_row("tune-model/tune-model", config.tune.cron, config.tune.timezone)
     err.print(f"serving {config.path} on {api} (Ctrl-C stops):", highlight=False)
     err.print(table)
     err.print(

@@ -89,6 +89,7 @@ class GenerationView:
     backend: str
     model_id: str
     model_revision: str | None
+    model_version: str | None  # the tuned version's name (None: the base model)
     decoding: dict[str, Any]
     seed: int | None
     prompt: str
@@ -238,6 +239,7 @@ def _generation_view(g: Generation) -> GenerationView:
         g.backend,
         g.model_id,
         g.model_revision,
+        g.model_version.name if g.model_version is not None else None,
         dict(g.decoding),
         g.seed,
         g.prompt,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from copydesk.errors import ConfigurationError
+from copydesk.generation.adapters import Adapter
 from copydesk.generation.base import TextGenerator
 from copydesk.settings import Settings
 
@@ -12,7 +13,11 @@ if TYPE_CHECKING:
     from copydesk.generation.hf_image import DiffusersImageGenerator
 
 
-def create_text_generator(settings: Settings) -> TextGenerator:
+def create_text_generator(settings: Settings, adapter: Adapter | None = None) -> TextGenerator:
+    """The configured text generator; with `adapter` (a verified model version), the
+    transformers backend with it on the base model."""
+    if adapter is not None and settings.text_backend != "transformers":
+        raise ConfigurationError("a tuned model version needs COPYDESK_TEXT_BACKEND=transformers")
     if settings.text_backend == "openai":
         from copydesk.generation.openai_compat import OpenAICompatibleGenerator, ServerOptions
 
@@ -36,6 +41,7 @@ def create_text_generator(settings: Settings) -> TextGenerator:
         device=settings.text_device,
         dtype=settings.text_dtype,
         batch_size=settings.text_batch_size,
+        adapter=adapter,
     )
 
 

@@ -106,6 +106,8 @@ class ModelIdentity:
     device: str
     dtype: str
     library_versions: dict[str, str] = field(default_factory=dict)
+    adapter_sha256: str | None = None  # a tuned version's adapter (or weights) on the base
+    model_version_id: int | None = None  # that version's row (None: the base model)
 
 
 @runtime_checkable

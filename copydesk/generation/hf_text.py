@@ -1,6 +1,8 @@
 """Text generation with transformers: the default backend.
 
-- Models load once per process (`load_text_model` is cached by model, device, dtype).
+- Models load once per process (`load_text_model` is cached by model, device, dtype and
+  the tuned version's adapter sha256, if any: a LoRA adapter is merged into a fresh copy
+  of the base weights, so the base model stays as it was).
 - Device auto-selection (cuda → mps → cpu); bf16/fp16 on GPU, fp32 on CPU.
 - Real batching: requests are grouped by decoding settings, sorted by prompt length,
   left-padded, and run with one `generate` (KV cache) per bucket; on CUDA out-of-memory
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 import time
@@ -38,6 +41,7 @@ from transformers import (
 from transformers.utils import logging as transformers_logging
 
 from copydesk.errors import ConfigurationError
+from copydesk.generation.adapters import Adapter, merge_adapter
 from copydesk.generation.base import (
     Decoding,
     FinishReason,
@@ -74,10 +78,18 @@ def weights_sha256(folder: Path) -> str:
     return sha256_json({p.name: sha256_file(p) for p in files})
 
 
-@functools.lru_cache(maxsize=2)
-def load_text_model(spec: str, cache_root: Path, device: str, dtype: str) -> LoadedModel:
-    """Load `spec` ("bundled" or a local model folder) once per process."""
+@functools.lru_cache(maxsize=4)
+def load_text_model(
+    spec: str, cache_root: Path, device: str, dtype: str, adapter: Adapter | None = None
+) -> LoadedModel:
+    """Load `spec` ("bundled" or a local model folder) once per process; with `adapter`,
+    the tuned version: its LoRA adapter merged in (or its fully tuned weights)."""
     started = time.perf_counter()
+    if adapter is not None and adapter.method == "full":
+        loaded = load_text_model(str(adapter.folder), cache_root, device, dtype)
+        base = load_text_model(spec, cache_root, device, dtype).identity
+        identity = dataclasses.replace(base, adapter_sha256=adapter.sha256)
+        return dataclasses.replace(loaded, identity=identity)
     source: Literal["converted", "cache", "folder"]
     if spec == "bundled":
         bundled = prepare_bundled_model(cache_root)
@@ -105,6 +117,8 @@ def load_text_model(spec: str, cache_root: Path, device: str, dtype: str) -> Loa
     model = AutoModelForCausalLM.from_pretrained(  # nosec B615
         folder, dtype=select_dtype(device, dtype), local_files_only=True, attn_implementation="sdpa"
     )
+    if adapter is not None:
+        model = merge_adapter(model, adapter.folder)
     model.to(device).eval()
     identity = ModelIdentity(
         backend="transformers",
@@ -113,6 +127,7 @@ def load_text_model(spec: str, cache_root: Path, device: str, dtype: str) -> Loa
         device=device,
         dtype=dtype,
         library_versions=library_versions(),
+        adapter_sha256=adapter.sha256 if adapter is not None else None,
     )
     return LoadedModel(model, tokenizer, identity, source, time.perf_counter() - started)
 
@@ -160,18 +175,22 @@ class HFTextGenerator:
         device: str | None = None,
         dtype: str | None = None,
         batch_size: int = 64,
+        adapter: Adapter | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         chosen = select_device(device)
         self.loaded = load_text_model(
-            model, cache_dir.resolve(), chosen, dtype_name(select_dtype(chosen, dtype))
+            model, cache_dir.resolve(), chosen, dtype_name(select_dtype(chosen, dtype)), adapter
         )
         self.batch_size = batch_size
+        self.model_version_id = adapter.model_version_id if adapter is not None else None
 
     @property
     def identity(self) -> ModelIdentity:
-        return self.loaded.identity
+        if self.model_version_id is None:
+            return self.loaded.identity
+        return dataclasses.replace(self.loaded.identity, model_version_id=self.model_version_id)
 
     def render(self, request: GenerationRequest) -> str:
         """The exact text the model sees: the chat template applied to messages."""

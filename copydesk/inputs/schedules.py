@@ -15,6 +15,10 @@
     [regenerate]                         # optional: regenerate-requested on a cron
     cron = "*/15 * * * *"
 
+    [tune]                               # optional: tune-model on a cron (`tune_schedule`)
+    cron = "0 3 * * 0"
+    content_type = "restaurant"
+
 A local input is relative to the folder of the config file. Every problem is reported at
 once, each naming its schedule, so `copydesk schedules validate` can list them all.
 """
@@ -35,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from copydesk.content.types import list_content_types, load_content_type
 from copydesk.errors import ConfigurationError
 from copydesk.inputs.sources import is_store_source, parse_source
+from copydesk.inputs.tune_schedule import TUNE_FLOW, TuneSchedule, parse_tune
 from copydesk.settings import Settings, get_settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -43,7 +48,7 @@ DESK_FLOWS = ("publish-approved", "regenerate-requested")  # their deployments' 
 GLOB_CHARS = frozenset("*?[")
 RANDOM_OR_HASHED = re.compile(r"^[HR](?![A-Z])", re.IGNORECASE)  # not JAN, THU, ...: H, R, H/5
 SCHEDULE_KEYS = ("name", "content_type", "input", "cron", "timezone")
-SECTIONS = {"schedules", "publish", "regenerate"}
+SECTIONS = {"schedules", "publish", "regenerate", "tune"}
 
 
 class BatchOptions(BaseModel):
@@ -105,6 +110,7 @@ class DeskConfig:
     schedules: tuple[Schedule, ...] = ()
     publish: FlowSchedule = field(default_factory=FlowSchedule)
     regenerate: FlowSchedule = field(default_factory=FlowSchedule)
+    tune: TuneSchedule | None = None
 
     def schedule(self, name: str) -> Schedule:
         for schedule in self.schedules:
@@ -118,7 +124,7 @@ def deployment_name(name: str) -> str:
     """`flow/deployment` for a schedule's name, a desk flow's name, or a full name."""
     if "/" in name:
         return name
-    return f"{name}/{name}" if name in DESK_FLOWS else f"{INBOX_FLOW}/{name}"
+    return f"{name}/{name}" if name in (*DESK_FLOWS, TUNE_FLOW) else f"{INBOX_FLOW}/{name}"
 
 
 def config_path(settings: Settings | None = None) -> Path:
@@ -162,9 +168,12 @@ def check_config(
         problems.append(f"schedule {name!r}: duplicate name ({names.count(name)} schedules)")
     publish = _parse_flow("publish", raw.get("publish"), problems)
     regenerate = _parse_flow("regenerate", raw.get("regenerate"), problems)
+    tune = parse_tune(
+        raw.get("tune"), list_content_types(settings.templates_dir), problems, _timing_problems
+    )
     if problems:
         return None, problems
-    return DeskConfig(path, tuple(schedules), publish, regenerate), []
+    return DeskConfig(path, tuple(schedules), publish, regenerate, tune), []
 
 
 def _parse_schedule(
@@ -253,6 +262,10 @@ def _parse_flow(section: str, raw: Any, problems: list[str]) -> FlowSchedule:
     if problem := timezone_problem(timezone):
         problems.append(f"{label}: {problem}")
     return FlowSchedule(cron, timezone)
+
+
+def _timing_problems(cron: Any, timezone: Any) -> list[str]:
+    return [p for p in (cron_problem(cron), timezone_problem(timezone)) if p]
 
 
 def cron_problem(cron: Any) -> str | None:

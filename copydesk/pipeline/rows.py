@@ -47,6 +47,7 @@ def generation_values(new: NewGeneration, generator: TextGenerator, run: RunIds)
         "library_versions": identity.library_versions,
         "prefect_flow_run_id": run.flow_run_id,
         "prefect_task_run_id": run.task_run_id,
+        "model_version_id": identity.model_version_id,
     }
 
 

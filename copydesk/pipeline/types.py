@@ -32,6 +32,9 @@ class GenerationOptions:
     # repeat the previous attempt.
     retry_temperature: float = 0.7
     retry_top_p: float = 0.95
+    # The tuned model version the batch writes with (None: the base model); the tasks
+    # build their generator for it, and every generation row records it.
+    model_version_id: int | None = None
 
     def decoding(self, section: SectionPlan, *, retry: bool = False) -> Decoding:
         return Decoding(

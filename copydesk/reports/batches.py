@@ -55,6 +55,7 @@ def batch_summary(url: str, batch_id: int) -> dict[str, Any]:
             "batch_id": batch.id,
             "content_type": batch.content_type,
             "source": batch.source,
+            "model_version": batch.options.get("model_version"),  # None: the base model
             "status": batch.status,
             "counts": counts,
             "total": sum(counts.values()),
@@ -126,6 +127,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     text = (
         f"# Batch {batch_id}: {summary['content_type']}\n\n"
         f"Source: {code_span(summary['source'])}\n\n"
+        f"Model version: {summary.get('model_version') or 'base model'}\n\n"
         f"| status | items |\n|---|---|\n{counts}\n\n"
         f"- generations: {summary['generations']} ({summary['tokens_out']} tokens, "
         f"{summary['generation_seconds']} s of model time)\n"

@@ -13,6 +13,12 @@ from db.models import Batch, Finding, Generation, Item, Plan, Refinement, Revisi
 from db.session import session_scope
 
 
+def _version_name(generation: Generation) -> str:
+    """The tuned model version's name, or `base` (the base model as configured)."""
+    version = generation.model_version
+    return version.name if version is not None else "base"
+
+
 def describe_item(url: str, item_id: int) -> str:
     """Human-readable lineage: input → plan → generations (+ findings) → revision → object key."""
     with session_scope(url, readonly=True) as session:
@@ -36,7 +42,7 @@ def describe_item(url: str, item_id: int) -> str:
         ):
             lines.append(
                 f"generation {g.id}: section {g.section} attempt {g.attempt}; {g.backend} {g.model_id} "
-                f"@ {g.model_revision}; {g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
+                f"@ {g.model_revision}; version {_version_name(g)}; {g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
                 f"prompt {g.prompt_sha256}; {g.tokens_in}→{g.tokens_out} tokens, {g.finish_reason}, "
                 f"{(g.duration_s or 0):.2f}s; flow run {g.prefect_flow_run_id}, task run {g.prefect_task_run_id}"
             )

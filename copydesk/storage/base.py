@@ -6,6 +6,7 @@ both stores share.
     exports/{name}                                datasets and reports
     doctor/{name}                                 `copydesk doctor`'s write probe
     inbox/{any/path}.{csv,jsonl,json}             input files users drop for batches
+    models/{version}/{sha256 hex}/{file}          tuned adapters (or models), immutable
 
 Objects are immutable: putting different bytes under an existing key is refused
 (`same_or_conflict`), putting the same bytes again is a no-op (so a resumed batch can
@@ -30,7 +31,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from copydesk.errors import InvalidKeyError, ObjectConflictError
 from copydesk.hashing import sha256_bytes
 
-KEY_ROOTS = ("batches", "published", "exports", "doctor", "inbox")
+KEY_ROOTS = ("batches", "published", "exports", "doctor", "inbox", "models")
 
 
 MAX_KEY_LENGTH = 1024
@@ -132,6 +133,17 @@ def published_key(content_type: str, slug: str, extension: str) -> str:
             f"{extension!r} must each be one segment"
         )
     return validate_key(key)
+
+
+def model_key(version: str, sha256: str, name: str = "") -> str:
+    """Where a model version's files live: `models/{version}/{hex digest}/{name}` (the
+    folder's prefix, ending in `/`, when `name` is empty)."""
+    prefix = f"models/{version}/{sha256.partition(':')[2] or sha256}"
+    if not name:
+        return validate_key(prefix) + "/"
+    if "/" in name:
+        raise InvalidKeyError(f"invalid object key {prefix}/{name!r}: one segment per file")
+    return validate_key(f"{prefix}/{name}")
 
 
 def guessed_type(key: str) -> str:

@@ -94,6 +94,7 @@ class _LoadedTextGenerator(HFTextGenerator):
 
     def __init__(self, loaded: LoadedModel, batch_size: int) -> None:
         self.loaded, self.batch_size = loaded, batch_size
+        self.model_version_id = None
 
 
 def load_generator(

@@ -22,6 +22,8 @@ LINEAGE_TABLES = {
     "editors",
     "publications",
     "inbox_files",
+    "model_versions",
+    "promotions",
 }
 
 
@@ -58,3 +60,25 @@ def test_migrations_match_the_models(database_url: str) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+def _generation_columns(url: str) -> set[str]:
+    engine = create_database_engine(url)
+    try:
+        return {column["name"] for column in inspect(engine).get_columns("generations")}
+    finally:
+        engine.dispose()
+
+
+def test_model_versions_migrate_down_to_0005_and_back(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    assert "model_version_id" in _generation_columns(database_url)
+
+    migrate.downgrade(database_url, "0005")
+    assert migrate.current_revision(database_url) == "0005"
+    assert _tables(database_url) & {"model_versions", "promotions"} == set()
+    assert "model_version_id" not in _generation_columns(database_url)
+
+    migrate.upgrade(database_url)
+    assert {"model_versions", "promotions"} <= _tables(database_url)
+    assert "model_version_id" in _generation_columns(database_url)

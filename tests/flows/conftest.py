@@ -35,8 +35,15 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
     import tasks.generate
     import tasks.refine
 
-    monkeypatch.setattr(tasks.generate, "text_generator", lambda: generator)
-    monkeypatch.setattr(tasks.refine, "text_generator", lambda: generator)
+    asked: list[int | None] = []  # the model version each task asked a generator for
+
+    def text_generator(model_version_id: int | None = None) -> FakeGenerator:
+        asked.append(model_version_id)
+        return generator
+
+    generator.versions_asked = asked  # type: ignore[attr-defined]
+    monkeypatch.setattr(tasks.generate, "text_generator", text_generator)
+    monkeypatch.setattr(tasks.refine, "text_generator", text_generator)
     return generator
 
 

@@ -149,7 +149,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
     problems = problems_of(tmp_path, text)
 
-    assert problems[0] == "unknown section 'weird' (known: publish, regenerate, schedules)"
+    assert problems[0] == "unknown section 'weird' (known: publish, regenerate, schedules, tune)"
     shop = [p for p in problems if p.startswith("schedule 'shop': ")]
     assert [p.split(": ")[1].split(" ")[0] for p in shop] == [
         "unknown",  # option 'limt'
