@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import reprlib
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -15,28 +14,42 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from copydesk.content.characters import refused_character, shown
 from copydesk.errors import ConfigurationError
 from copydesk.hashing import sha256_bytes, sha256_json
 from copydesk.settings import get_settings
 
 MANIFEST = "manifest.yaml"
+
+
 STRING_MAX_LENGTH = 1000  # `string` fields and list items without their own max_length
+
+
 TEXT_MAX_LENGTH = 100_000  # `text` fields without their own max_length (it all goes in prompts)
-# Never in a value: C0/C1 control characters (tab, newlines, vertical tab and form feed
-# are whitespace), bidirectional embeddings, overrides and isolates (they reorder how
-# text is shown: "Trojan Source") and unpaired surrogates (not Unicode; no database
-# stores them). NUL is among them: PostgreSQL cannot store it in text or JSON.
-REFUSED_CHARACTERS = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+
+
 # Options that only some types take, and which:
 _OPTIONS = {"max_length", "min", "max", "decimals", "values", "max_items", "known_values"}
+
+
 _OPTIONS_BY_TYPE = dict(string="max_length known_values", text="max_length", integer="min max")
+
+
 _OPTIONS_BY_TYPE |= dict(boolean="", decimal="min max decimals", enum="values known_values")
+
+
 _OPTIONS_BY_TYPE |= dict(list="max_items max_length known_values")
+
+
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+
+
 _NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")  # thousands commas allowed
+
+
 _LIST_SEPARATOR = re.compile(r"[;|]")
+
+
 # The checks a manifest may list (see copydesk/checks); `leftovers` always runs.
 CHECKS = (
     "facts_present",
@@ -51,30 +64,6 @@ CHECKS = (
     "claims",
     "leftovers",
 )
-
-
-_SHOWN = reprlib.Repr()
-_SHOWN.maxstring = _SHOWN.maxother = 80
-_SHOWN.maxlevel = 2
-
-
-def shown(value: Any) -> str:
-    """A value as a message quotes it: repr() (control characters escaped), cut to ~80
-    characters and two levels of nesting, however large the value."""
-    return _SHOWN.repr(value)
-
-
-def refused_character(text: str) -> str | None:
-    """Why `text` cannot be a value (the first refused character), or None."""
-    if (match := REFUSED_CHARACTERS.search(text)) is None:
-        return None
-    char = match.group()
-    surrogate = "\ud800" <= char <= "\udfff"
-    name = "an unpaired surrogate" if surrogate else unicodedata.name(char, "a control character")
-    return (
-        f"contains U+{ord(char):04X} ({name}) at character {match.start() + 1}; control "
-        "characters and bidirectional overrides are not allowed"
-    )
 
 
 def _as_text(value: Any, *, keep_newlines: bool = False) -> str:

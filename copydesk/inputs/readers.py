@@ -19,7 +19,8 @@ from itertools import count
 from pathlib import Path
 from typing import IO, Any
 
-from copydesk.content.types import REFUSED_CHARACTERS, ContentType, shown
+from copydesk.content.characters import REFUSED_CHARACTERS, shown
+from copydesk.content.types import ContentType
 from copydesk.errors import CopydeskError
 from copydesk.hashing import canonical_json, sha256_bytes, sha256_json
 from copydesk.inputs.records import ValidatedRecord, validate_record
