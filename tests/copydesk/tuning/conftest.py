@@ -10,6 +10,20 @@ import pytest
 
 from copydesk.content.types import ContentType, load_content_type
 from copydesk.tuning.base_model import BaseModelRef, resolve_base_model
+from copydesk.tuning.hyperparameters import TuneSettings
+
+# Two quick LoRA steps on a tiny model: what tests of versions and the closed loop train.
+TWO_STEPS = TuneSettings(
+    steps=2,
+    batch_size=2,
+    gradient_accumulation=1,
+    learning_rate=2e-2,
+    min_examples=2,
+    max_length=256,
+    dtype="float32",
+    lora_r=4,
+    lora_alpha=8,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,6 +6,7 @@ lineage; and `copydesk eval` scores it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,6 @@ from copydesk.settings import Settings, get_settings
 from copydesk.storage import LocalStore
 from copydesk.tuning.base_model import BaseModelRef
 from copydesk.tuning.errors import NoTrainingDataError
-from copydesk.tuning.hyperparameters import TuneSettings
 from copydesk.tuning.jobs import TuneRequest, run_tune
 from copydesk.tuning.promotion import promote
 from copydesk.tuning.serving import version_generator
@@ -37,19 +37,10 @@ from tests.copydesk.desk.test_feedback import (
     GOOD_ALIMENTUM,
     version,
 )
+from tests.copydesk.tuning.conftest import TWO_STEPS
 from tests.support.desk import RESTAURANTS, editor, reviewable_batch
 
-FAST = TuneSettings(
-    steps=2,
-    batch_size=2,
-    gradient_accumulation=1,
-    learning_rate=2e-2,
-    min_examples=4,
-    max_length=256,
-    dtype="float32",
-    lora_r=4,
-    lora_alpha=8,
-)
+FAST = replace(TWO_STEPS, min_examples=4)
 EDITS = {0: GOOD_ALIMENTUM, 2: COCUM_EDIT, 3: FITZBILLIES_EDIT}  # by item position
 
 

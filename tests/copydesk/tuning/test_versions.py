@@ -16,7 +16,6 @@ from copydesk.storage import LocalStore, ObjectStore
 from copydesk.tuning.artifacts import describe_artifact
 from copydesk.tuning.base_model import BaseModelRef
 from copydesk.tuning.examples import examples_from_references
-from copydesk.tuning.hyperparameters import TuneSettings
 from copydesk.tuning.promotion import PromotionRefused, promote
 from copydesk.tuning.serving import version_generator
 from copydesk.tuning.training import TuneResult, tune
@@ -30,19 +29,7 @@ from copydesk.tuning.versions import (
 )
 from db import migrate
 from db.model_versions import UnknownModelVersionError
-from tests.copydesk.tuning.conftest import reference_rows, write_references
-
-TWO_STEPS = TuneSettings(
-    steps=2,
-    batch_size=2,
-    gradient_accumulation=1,
-    learning_rate=2e-2,
-    min_examples=2,
-    max_length=256,
-    dtype="float32",
-    lora_r=4,
-    lora_alpha=8,
-)
+from tests.copydesk.tuning.conftest import TWO_STEPS, reference_rows, write_references
 
 
 @pytest.fixture(scope="module")
