@@ -20,7 +20,8 @@ from copydesk.errors import ConfigurationError
 from copydesk.settings import Settings
 
 MIN_SECRET_CHARS = 32
-SECRET_FILE = "review-secret"  # noqa: S105 - a file name, not a secret
+# The file that keeps the key: a file name, not a secret.
+SECRET_FILE = "review-secret"  # noqa: S105  # nosec B105
 log = logging.getLogger("copydesk.review")
 
 
