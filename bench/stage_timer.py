@@ -123,7 +123,7 @@ def patched_tasks(generator: Any, content_type: Any | None, timer: StageTimer) -
         setattr(owner, name, value)
 
     for module in (tasks.generate, tasks.refine):
-        put(module, "text_generator", lambda: generator)
+        put(module, "text_generator", lambda version_id=None: generator)  # any version: instant
     if content_type is not None:
         for module in (tasks.plan, tasks.refine, tasks.output):
             put(module, "load_content_type", lambda _name: content_type)
