@@ -27,7 +27,7 @@ from copydesk.generation.base import TextGenerator
 from copydesk.review import auth, routes_item, routes_queue
 from copydesk.review.auth import CsrfError, NotSignedIn
 from copydesk.review.regeneration import GeneratorFactory, Regenerator
-from copydesk.review.secret import session_key
+from copydesk.review.secret import is_loopback, session_key
 from copydesk.review.sessions import Cookies, SignInLimiter
 from copydesk.review.web import (
     HERE,
@@ -60,7 +60,7 @@ def create_app(
         secure=settings.review_cookie_secure,
         session_hours=settings.review_session_hours,
     )
-    if settings.env == "production" and not settings.review_cookie_secure:
+    if settings.env == "production" and not settings.review_cookie_secure and not is_loopback(host):
         log.warning(
             "COPYDESK_REVIEW_COOKIE_SECURE is off: session cookies also travel over plain "
             "HTTP; serve the app behind TLS and turn it on"
