@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from copydesk.content.types import ContentType, load_content_type
+from copydesk.settings import Settings, get_settings
 from copydesk.tuning.base_model import BaseModelRef, resolve_base_model
 from copydesk.tuning.hyperparameters import TuneSettings
+from db import migrate
 
 # Two quick LoRA steps on a tiny model: what tests of versions and the closed loop train.
 TWO_STEPS = TuneSettings(
@@ -100,3 +102,16 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory, bundled_tokenizer: Any) 
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return resolve_base_model(str(folder), folder.parent / "cache")
+
+
+@pytest.fixture
+def settings(
+    database_url: str, tiny_base: BaseModelRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Settings on a migrated database, the tiny model and a local store in tmp_path."""
+    monkeypatch.setenv("COPYDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("COPYDESK_TEXT_MODEL", str(tiny_base.folder))
+    monkeypatch.setenv("COPYDESK_STORE_PATH", str(tmp_path / "objects"))
+    get_settings.cache_clear()
+    migrate.upgrade(database_url)
+    return get_settings()

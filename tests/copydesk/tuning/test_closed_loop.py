@@ -20,14 +20,12 @@ from copydesk.pipeline.ingest import ingest_batch
 from copydesk.pipeline.inline import run_stages
 from copydesk.pipeline.types import GenerationOptions
 from copydesk.reports.lineage import describe_item
-from copydesk.settings import Settings, get_settings
+from copydesk.settings import Settings
 from copydesk.storage import LocalStore
-from copydesk.tuning.base_model import BaseModelRef
 from copydesk.tuning.errors import NoTrainingDataError
 from copydesk.tuning.jobs import TuneRequest, run_tune
 from copydesk.tuning.promotion import promote
 from copydesk.tuning.serving import version_generator
-from db import migrate
 from db.models import Generation, Item, ItemStatus
 from db.repository import item_ids
 from db.session import session_scope
@@ -42,18 +40,6 @@ from tests.support.desk import RESTAURANTS, editor, reviewable_batch
 
 FAST = replace(TWO_STEPS, min_examples=4)
 EDITS = {0: GOOD_ALIMENTUM, 2: COCUM_EDIT, 3: FITZBILLIES_EDIT}  # by item position
-
-
-@pytest.fixture
-def settings(
-    database_url: str, tiny_base: BaseModelRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("COPYDESK_DATABASE_URL", database_url)
-    monkeypatch.setenv("COPYDESK_TEXT_MODEL", str(tiny_base.folder))
-    monkeypatch.setenv("COPYDESK_STORE_PATH", str(tmp_path / "objects"))
-    get_settings.cache_clear()
-    migrate.upgrade(database_url)
-    return get_settings()
 
 
 def cli(*args: str) -> int:

@@ -11,7 +11,7 @@ import torch
 
 from copydesk.content.types import ContentType
 from copydesk.generation.hf_text import HFTextGenerator, load_text_model
-from copydesk.settings import Settings, get_settings
+from copydesk.settings import Settings
 from copydesk.storage import LocalStore, ObjectStore
 from copydesk.tuning.artifacts import describe_artifact
 from copydesk.tuning.base_model import BaseModelRef
@@ -27,7 +27,6 @@ from copydesk.tuning.versions import (
     resolve_version,
     store_evaluation,
 )
-from db import migrate
 from db.model_versions import UnknownModelVersionError
 from tests.copydesk.tuning.conftest import TWO_STEPS, reference_rows, write_references
 
@@ -42,18 +41,6 @@ def trained(tiny_base: BaseModelRef, tmp_path_factory: pytest.TempPathFactory) -
     refs = write_references(folder / "refs.csv", reference_rows())
     examples = examples_from_references(refs, restaurant).examples
     return tune(tiny_base, examples, folder / "run", TWO_STEPS)
-
-
-@pytest.fixture
-def settings(
-    database_url: str, tiny_base: BaseModelRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("COPYDESK_DATABASE_URL", database_url)
-    monkeypatch.setenv("COPYDESK_TEXT_MODEL", str(tiny_base.folder))
-    monkeypatch.setenv("COPYDESK_STORE_PATH", str(tmp_path / "objects"))
-    get_settings.cache_clear()
-    migrate.upgrade(database_url)
-    return get_settings()
 
 
 def test_a_version_is_stored_immutably_and_named(
