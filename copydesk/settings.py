@@ -90,7 +90,12 @@ class Settings(BaseSettings):
         default="auto", description="`auto` (cuda, then mps, then cpu) or a torch device."
     )
     text_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        default="auto", description="`auto`: bf16/fp16 on GPU, fp32 on CPU."
+        default="auto",
+        description="`auto`: bf16/fp16 on GPU, bf16 on CPUs with native bf16 (avx512_bf16 or AMX), else fp32.",
+    )
+    shipped_models: bool = Field(
+        default=True,
+        description="Install the model versions shipped in `models/` on first use, each promoted for its content type where none is (on the bundled model).",
     )
     text_batch_size: int = Field(
         default=64,
@@ -227,6 +232,10 @@ class Settings(BaseSettings):
     @property
     def templates_dir(self) -> Path:
         return REPO_ROOT / "templates"
+
+    @property
+    def shipped_models_dir(self) -> Path:
+        return REPO_ROOT / "models"
 
 
 @lru_cache(maxsize=1)

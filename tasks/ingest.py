@@ -10,12 +10,14 @@ from copydesk.inputs.sources import parse_source
 from copydesk.pipeline.batch import attach_flow_run, start_batch
 from copydesk.pipeline.ingest import ingest_batch
 from copydesk.settings import get_settings
+from copydesk.tuning.shipped import install_shipped_versions
 from tasks.common import RETRIES, RETRY_DELAYS, database_url, object_store, run_ids
 
 
 @task(name="start-batch", task_run_name="start {content_type} batch", cache_policy=NO_CACHE)
 def start_batch_task(content_type: str, source: str, options: dict[str, Any]) -> int:
     settings = get_settings()
+    install_shipped_versions(settings, object_store())  # a fresh home's first batch
     return start_batch(
         database_url(),
         content_type=content_type,

@@ -52,6 +52,10 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     prepare_environment()
     home = tmp_path / "home"
     monkeypatch.setenv("COPYDESK_HOME", str(home))
+    # The shipped model versions install themselves on a home's first batch; a test
+    # about something else writes with the base model (tests/copydesk/tuning/test_shipped.py
+    # and the quickstart test turn them on).
+    monkeypatch.setenv("COPYDESK_SHIPPED_MODELS", "false")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield home

@@ -1,9 +1,11 @@
-"""CLI commands for models: `models` (the configured models and the tuned versions) and
-`models promote` (the version a content type's next batches write with)."""
+"""CLI commands for models: `models` (the configured models and the tuned versions),
+`models promote` (the version a content type's next batches write with) and `models
+export` (a version as a folder to ship in `models/`)."""
 
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,10 +45,8 @@ def list_models(
 def version_lines(content_type: str | None = None) -> list[str]:
     """One line per tuned version: name, type, method and base, data, scores, promotion."""
     from copydesk.tuning.versions import list_versions, promoted_versions
-    from db.migrate import require_head
 
-    url = get_settings().resolved_database_url
-    require_head(url, create=True)
+    url = ready_home()
     versions = list_versions(url, content_type)
     if not versions:
         return ["versions: none yet (`copydesk tune --type T --from-approvals` makes one)"]
@@ -83,11 +83,9 @@ def promote(
     """Make VERSION the model version the content type's next batches write with."""
     from copydesk.content.types import load_content_type
     from copydesk.tuning.promotion import promote as promote_version
-    from db.migrate import require_head
 
     load_content_type(content_type)
-    url = get_settings().resolved_database_url
-    require_head(url, create=True)
+    url = ready_home()
     result = promote_version(
         url,
         version,
@@ -101,3 +99,32 @@ def promote(
         f"{content_type} now writes with {result.version}{forced} (was {before})",
         highlight=False,
     )
+
+
+@models_app.command("export")
+def export(
+    version: Annotated[str, typer.Argument(help="Version name (or id).")],
+    to: Annotated[Path, typer.Option("--to", help="The folder to write (e.g. models/NAME).")],
+) -> None:
+    """Write VERSION as a shipped-version folder: its adapter and version.json (a model
+    card already there is kept). Folders in the repo's models/ install on first use."""
+    from copydesk.storage import create_store
+    from copydesk.tuning.shipped import export_version
+
+    ready_home()
+    settings = get_settings()
+    found = export_version(settings, create_store(settings), version, to)
+    out.print(f"wrote {found.name} to {to}", highlight=False, markup=False)
+
+
+def ready_home() -> str:
+    """The database URL, its schema at head, and the shipped model versions installed."""
+    from copydesk.storage import create_store
+    from copydesk.tuning.shipped import install_shipped_versions
+    from db.migrate import require_head
+
+    settings = get_settings()
+    url = settings.resolved_database_url
+    require_head(url, create=True)
+    install_shipped_versions(settings, create_store(settings))
+    return url

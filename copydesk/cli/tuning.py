@@ -163,6 +163,13 @@ def evaluate(
         typer.Option(help="Also score this version (or `base`, `fallback`), side by side."),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N inputs.")] = None,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="Only the inputs the (first) version's tune held out: never trained on.",
+        ),
+    ] = False,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Generation attempts per section, as in `run`.")
     ] = 3,
@@ -186,7 +193,8 @@ def evaluate(
     first = "base" if base else "fallback" if fallback else model_version
     systems = [_system(content_type, first)] + [_system(content_type, c) for c in compare or []]
     kind = load_content_type(content_type)
-    refs = load_reference(reference, kind, limit=limit, text_column=text_column)
+    only = _held_out_inputs(systems) if held_out else None
+    refs = load_reference(reference, kind, limit=limit, text_column=text_column, only_inputs=only)
     if not refs.inputs:
         raise ConfigurationError(
             f"{reference} has no usable reference rows for {content_type!r} "
@@ -201,6 +209,20 @@ def evaluate(
         out.print(score_table(scores))
         if refs.quarantined:
             err.print(f"{refs.quarantined} reference row(s) quarantined", highlight=False)
+
+
+def _held_out_inputs(systems: list[System]) -> frozenset[str]:
+    """The inputs the first version among `systems` was not trained on."""
+    from copydesk.tuning.versions import get_version
+
+    url = get_settings().resolved_database_url
+    for label, what, version_id in systems:
+        if what == "version" and version_id is not None:
+            split = get_version(url, version_id).data.get("split") or {}
+            if "held_out_inputs" not in split:
+                raise ConfigurationError(f"{label} records no held-out inputs (not a split tune)")
+            return frozenset(split["held_out_inputs"])
+    raise ConfigurationError("--held-out needs a model version to take its held-out inputs from")
 
 
 def _system(content_type: str, requested: str | None) -> System:
@@ -270,6 +292,6 @@ def score_table(scores: list[dict[str, Any]]) -> Table:
 
 
 def _ensure_schema(url: str) -> None:
-    from db.migrate import require_head
+    from copydesk.cli.models import ready_home
 
-    require_head(url, create=True)
+    ready_home()

@@ -18,7 +18,8 @@ class Decoding:
     """How to pick tokens. `temperature == 0` (the default) means greedy decoding.
 
     Sampling uses `temperature` > 0 with optional `top_k` and nucleus `top_p`;
-    `repetition_penalty` > 1 discourages repeats; `stop` strings end a generation
+    `repetition_penalty` > 1 discourages repeating the text's own tokens (not the
+    prompt's: a text copies its facts from there); `stop` strings end a generation
     (the stop string itself is not part of the text).
     """
 

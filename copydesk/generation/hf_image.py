@@ -119,7 +119,8 @@ class DiffusersImageGenerator:
             raise ValueError("batch_size must be at least 1")
         self.model_dir = Path(model_dir).expanduser().resolve()
         self.device = select_device(device)
-        self.dtype = select_dtype(self.device)
+        # images stay fp32 on CPU: bf16 there is measured for text only
+        self.dtype = select_dtype(self.device, "float32" if self.device == "cpu" else None)
         self.batch_size = batch_size
         self._pipe = load_image_pipeline(self.model_dir, self.device, self.dtype)
         self._accepted = frozenset(inspect.signature(self._pipe.__call__).parameters)

@@ -3,10 +3,13 @@
 - Models load once per process (`load_text_model` is cached by model, device, dtype and
   the tuned version's adapter sha256, if any: a LoRA adapter is merged into a fresh copy
   of the base weights, so the base model stays as it was).
-- Device auto-selection (cuda → mps → cpu); bf16/fp16 on GPU, fp32 on CPU.
+- Device auto-selection (cuda → mps → cpu); bf16/fp16 on GPU; bf16 on CPUs with native bf16, else fp32.
 - Real batching: requests are grouped by decoding settings, sorted by prompt length,
   left-padded, and run with one `generate` (KV cache) per bucket; on CUDA out-of-memory
   the bucket is retried at half the batch size.
+- The repetition penalty counts the generated tokens only, not the prompt's: a text
+  that names the record's facts copies them from the prompt, and penalising that
+  (transformers' default) makes the model drop or mangle facts.
 - Greedy decoding gives the same text batched as alone (tested). Sampling draws each
   row's tokens from its own seeded `torch.Generator` (`SeededSampler`), so a request
   re-generated alone with its seed repeats its text; the caveat is floating point: a
@@ -34,6 +37,7 @@ from transformers import (
     GenerationConfig,
     LogitsProcessor,
     LogitsProcessorList,
+    RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper,
     TopKLogitsWarper,
     TopPLogitsWarper,
@@ -114,12 +118,18 @@ def load_text_model(
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    computed = select_dtype(device, dtype)
+    # An adapter is merged into fp32 weights, then the whole cast: merging in bf16 would
+    # round the update into the weights' coarser grid.
     model = AutoModelForCausalLM.from_pretrained(  # nosec B615
-        folder, dtype=select_dtype(device, dtype), local_files_only=True, attn_implementation="sdpa"
+        folder,
+        dtype=torch.float32 if adapter is not None else computed,
+        local_files_only=True,
+        attn_implementation="sdpa",
     )
     if adapter is not None:
         model = merge_adapter(model, adapter.folder)
-    model.to(device).eval()
+    model.to(device=device, dtype=computed).eval()
     identity = ModelIdentity(
         backend="transformers",
         model_id=model_id,
@@ -158,6 +168,23 @@ class SeededSampler(LogitsProcessor):  # type: ignore[misc]
         )
         picked = torch.full_like(scores, float("-inf"))
         return picked.scatter_(1, chosen, 0.0)  # type: ignore[return-value]
+
+
+def logits_processors(
+    decoding: Decoding, prompt_width: int, seeds: Sequence[int | None], device: str
+) -> LogitsProcessorList:
+    """The processors of one bucket: the repetition penalty over the generated tokens
+    only (the first `prompt_width` ids are the left-padded prompts), then the seeded
+    sampler unless greedy."""
+    processors = LogitsProcessorList()
+    if decoding.repetition_penalty != 1.0:
+        processors.append(
+            RepetitionPenaltyLogitsProcessor(decoding.repetition_penalty, prompt_width)
+        )
+    if not decoding.greedy:
+        generators = [torch.Generator(device).manual_seed(seed or 0) for seed in seeds]
+        processors.append(SeededSampler(generators, decoding))
+    return processors
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -207,6 +234,8 @@ class HFTextGenerator:
         )
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        if not requests:
+            return []
         prompts = [self.render(r) for r in requests]
         seeds = [
             r.seed if r.seed is not None or r.decoding.greedy else secrets.randbits(63)
@@ -251,16 +280,12 @@ class HFTextGenerator:
         config = GenerationConfig(
             max_new_tokens=decoding.max_new_tokens,
             do_sample=False,
-            repetition_penalty=decoding.repetition_penalty,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=model.generation_config.eos_token_id or tokenizer.eos_token_id,
             bos_token_id=model.generation_config.bos_token_id,
             stop_strings=list(decoding.stop) or None,
         )
-        processors = LogitsProcessorList()
-        if not decoding.greedy:
-            generators = [torch.Generator(device).manual_seed(seed or 0) for seed in seeds]
-            processors.append(SeededSampler(generators, decoding))
+        processors = logits_processors(decoding, int(encoded["input_ids"].shape[1]), seeds, device)
         started = time.perf_counter()
         with torch.inference_mode():
             output = model.generate(

@@ -35,6 +35,7 @@ class EvalInput:
     prompt: str
     section: str
     references: tuple[str, ...]
+    input_key: str = ""  # the record's sha256: the unit of a tune's held-out split
 
 
 def eval_inputs(examples: Sequence[Example], limit: int | None = None) -> list[EvalInput]:
@@ -52,6 +53,7 @@ def eval_inputs(examples: Sequence[Example], limit: int | None = None) -> list[E
             group[0].prompt,
             group[0].section,
             tuple(e.completion for e in group),
+            group[0].input_key,
         )
         for group in grouped.values()
     ]

@@ -81,12 +81,20 @@ class Reference:
 
 
 def load_reference(
-    path: Path, content_type: ContentType, *, limit: int | None = None, text_column: str = "ref"
+    path: Path,
+    content_type: ContentType,
+    *,
+    limit: int | None = None,
+    text_column: str = "ref",
+    only_inputs: frozenset[str] | None = None,
 ) -> Reference:
+    """The inputs of a reference file (only those whose record sha256 is in `only_inputs`,
+    if given: a version's held-out inputs), the first `limit` of them."""
     found = examples_from_references(path, content_type, text_column=text_column)
-    return Reference(
-        path, sha256_file(path), eval_inputs(found.examples, limit), len(found.quarantined)
-    )
+    examples = found.examples
+    if only_inputs is not None:
+        examples = [e for e in examples if e.input_key in only_inputs]
+    return Reference(path, sha256_file(path), eval_inputs(examples, limit), len(found.quarantined))
 
 
 def score_model(

@@ -10,7 +10,13 @@ import torch
 from copydesk.errors import ConfigurationError
 from copydesk.generation.base import Decoding, GenerationRequest, TextGenerator
 from copydesk.generation.bundled import BundledModel, find_bundled_gguf
-from copydesk.generation.hf_text import HFTextGenerator, load_text_model, weights_sha256
+from copydesk.generation.device import select_dtype
+from copydesk.generation.hf_text import (
+    HFTextGenerator,
+    load_text_model,
+    logits_processors,
+    weights_sha256,
+)
 from copydesk.hashing import sha256_file
 
 pytestmark = pytest.mark.slow
@@ -37,7 +43,8 @@ def requests(decoding: Decoding, seeds: list[int | None] | None = None) -> list[
 
 @pytest.fixture(scope="module")
 def generator(model_cache: Path) -> HFTextGenerator:
-    return HFTextGenerator(cache_dir=model_cache, batch_size=4)
+    """fp32: the dtype in which a batch's greedy text equals the text alone."""
+    return HFTextGenerator(cache_dir=model_cache, batch_size=4, dtype="float32")
 
 
 def test_gguf_is_converted_once_then_read_from_the_cache(
@@ -59,8 +66,19 @@ def test_identity_records_the_gguf_sha256(generator: HFTextGenerator) -> None:
     assert set(identity.library_versions) == {"torch", "transformers", "tokenizers"}
 
 
+def test_auto_dtype_generates_in_bf16_where_native_and_repeats_a_batch(
+    model_cache: Path,
+) -> None:
+    auto = HFTextGenerator(cache_dir=model_cache, batch_size=4)
+    expected = str(select_dtype("cpu")).removeprefix("torch.")  # bf16 on avx512_bf16 / AMX
+    assert auto.identity.dtype == expected
+    first = [r.text for r in auto.generate(requests(GREEDY))]
+    assert first == [r.text for r in auto.generate(requests(GREEDY))]  # the same batch again
+    assert all(first)
+
+
 def test_model_is_loaded_once_per_process(generator: HFTextGenerator, model_cache: Path) -> None:
-    again = HFTextGenerator(cache_dir=model_cache, batch_size=2)
+    again = HFTextGenerator(cache_dir=model_cache, batch_size=2, dtype="float32")
     assert again.loaded is generator.loaded
     assert load_text_model.cache_info().hits >= 1
 
@@ -161,3 +179,17 @@ def test_a_local_model_folder_loads_through_the_same_path(
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not a transformers model folder"):
         HFTextGenerator(str(tmp_path), cache_dir=tmp_path)
+
+
+def test_repetition_penalty_spares_the_prompt_and_counts_the_text() -> None:
+    # ids 0-2: the left-padded prompt (it names token 5, a fact to copy); ids 3-4: the text
+    input_ids = torch.tensor([[1, 5, 6, 7, 8]])
+    scores = torch.full((1, 10), 2.0)
+    processors = logits_processors(
+        Decoding(repetition_penalty=1.25), prompt_width=3, seeds=[None], device="cpu"
+    )
+    out = processors(input_ids, scores.clone())
+    assert out[0, 5] == 2.0  # a prompt token is not penalised
+    assert out[0, 7] == pytest.approx(2.0 / 1.25)  # a generated one is
+    assert out[0, 9] == 2.0
+    assert len(logits_processors(Decoding(), 3, [None], "cpu")) == 0

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from copydesk.tuning import precision
-
-
-def test_cpu_flags_decide_native_bf16(tmp_path: Path) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\n")
-    assert "avx512_bf16" in precision.cpu_flags.__wrapped__(cpuinfo)
-    assert precision.cpu_has_native_bf16(frozenset({"avx512f", "avx512_bf16"}))
-    assert precision.cpu_has_native_bf16(frozenset({"amx_bf16", "amx_tile"}))
-    assert not precision.cpu_has_native_bf16(frozenset({"avx2", "avx512f"}))
 
 
 def test_auto_chooses_bf16_only_where_native(monkeypatch: pytest.MonkeyPatch) -> None:
