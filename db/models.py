@@ -193,13 +193,15 @@ class Generation(Base):
     """One call of a model for one section of one item: everything needed to redo it."""
 
     __tablename__ = "generations"
-    __table_args__ = (UniqueConstraint("item_id", "section", "attempt"),)
+    __table_args__ = (UniqueConstraint("item_id", "section", "attempt", "candidate"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
     section: Mapped[str] = mapped_column(String(100))
     attempt: Mapped[int] = mapped_column(default=1)
+    # an attempt's candidates: 0 is the greedy one, then seeded samples (manifest `candidates:`)
+    candidate: Mapped[int] = mapped_column(default=0, server_default="0")
     generation_round: Mapped[int] = mapped_column(default=1)
     backend: Mapped[str] = mapped_column(String(50))
     model_id: Mapped[str] = mapped_column(String(300))
@@ -212,6 +214,7 @@ class Generation(Base):
     tokens_in: Mapped[int | None]
     tokens_out: Mapped[int | None]
     finish_reason: Mapped[str | None] = mapped_column(String(20))
+    mean_logprob: Mapped[float | None]  # mean token log-probability of the output
     duration_s: Mapped[float | None]
     device: Mapped[str | None] = mapped_column(String(50))
     dtype: Mapped[str | None] = mapped_column(String(20))

@@ -50,6 +50,15 @@ def run(
     max_attempts: Annotated[
         int, typer.Option(help="Generation attempts per section (refinement).", min=1)
     ] = 3,
+    candidates: Annotated[
+        int | None,
+        typer.Option(
+            help="Texts per attempt; the checks choose (default: each section's manifest "
+            "`candidates:`, else 1).",
+            min=1,
+            max=16,
+        ),
+    ] = None,
     resume: Annotated[
         int | None, typer.Option("--resume", help="Resume batch ID where it stopped.")
     ] = None,
@@ -110,6 +119,7 @@ def run(
             "chunk_size": chunk_size or settings.chunk_size,
             "temperature": temperature,
             "max_attempts": max_attempts,
+            "candidates": candidates,
             "images": images,
             "model_version": model_version,
         }
@@ -159,10 +169,15 @@ def _checked_source(text: str, settings: Settings) -> str:
 
 
 def _ensure_schema(url: str) -> None:
+    from copydesk.storage import create_store
+    from copydesk.tuning.shipped import install_shipped_versions
     from db.migrate import require_head, safe_url
 
     if require_head(url, create=True):
         err.print(f"created the database schema in {safe_url(url)}", highlight=False)
+    settings = get_settings()
+    for name in install_shipped_versions(settings, create_store(settings)):
+        err.print(f"installed the shipped model version {name}", highlight=False)
 
 
 def _run_flow_with_progress(

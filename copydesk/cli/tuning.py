@@ -173,6 +173,10 @@ def evaluate(
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Generation attempts per section, as in `run`.")
     ] = 3,
+    candidates: Annotated[
+        int | None,
+        typer.Option(min=1, max=16, help="Texts per attempt, as in `run` (default: manifest)."),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="The reference file's text column.")] = "ref",
     store: Annotated[
         bool, typer.Option("--store", help="Keep the scores as the versions' evaluation.")
@@ -200,7 +204,7 @@ def evaluate(
             f"{reference} has no usable reference rows for {content_type!r} "
             f"({refs.quarantined} quarantined)"
         )
-    scores = [_score(kind, refs, system, max_attempts) for system in systems]
+    scores = [_score(kind, refs, system, max_attempts, candidates) for system in systems]
     if store:
         _store(systems, scores)
     if as_json:
@@ -238,7 +242,9 @@ def _system(content_type: str, requested: str | None) -> System:
     return (version.name, "version", version.id)
 
 
-def _score(kind: Any, refs: Any, system: System, max_attempts: int) -> dict[str, Any]:
+def _score(
+    kind: Any, refs: Any, system: System, max_attempts: int, candidates: int | None = None
+) -> dict[str, Any]:
     from copydesk.pipeline.types import GenerationOptions
     from copydesk.tuning.scorecard import SilentGenerator, score_model
 
@@ -251,7 +257,9 @@ def _score(kind: Any, refs: Any, system: System, max_attempts: int) -> dict[str,
         from copydesk.tuning.serving import version_generator
 
         generator = version_generator(get_settings(), version_id)
-        options = GenerationOptions(max_attempts=max_attempts, model_version_id=version_id)
+        options = GenerationOptions(
+            max_attempts=max_attempts, model_version_id=version_id, candidates=candidates
+        )
     return score_model(kind, refs, generator, label=label, options=options)
 
 

@@ -146,6 +146,7 @@ class SectionPlan:
     max_items: int | None
     max_new_tokens: int
     tone: str | None
+    candidates: int = 1  # texts per attempt; the checks choose among them
 
 
 @dataclass(frozen=True)

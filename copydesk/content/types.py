@@ -223,6 +223,9 @@ class SectionSpec(_Strict):
     max_items: PositiveInt | None = None
     max_new_tokens: PositiveInt = 256
     tone: str | None = None
+    # texts the model writes per attempt (the greedy one, then seeded samples, in one
+    # batched call); the checks choose among them
+    candidates: int = Field(default=1, ge=1, le=16)
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> SectionSpec:

@@ -222,7 +222,8 @@ def _history_chunk(session: Session, batch_id: int | None, after: int) -> list[_
             Generation.plan_id,
         )
         .where(Generation.item_id.in_(ids))
-        .order_by(Generation.attempt.desc())  # so each round's first attempt is kept
+        # so each round's first attempt (its first candidate) is kept
+        .order_by(Generation.attempt.desc(), Generation.candidate.desc())
     )
     for item_id, section, generation_round, *first in session.execute(generations):
         histories[item_id].first_attempts[(section, generation_round)] = _FirstAttempt(*first)

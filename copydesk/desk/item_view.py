@@ -98,6 +98,8 @@ class GenerationView:
     duration_s: float | None
     prefect_flow_run_id: str | None
     prefect_task_run_id: str | None
+    candidate: int = 0  # of the attempt's candidates (0: the greedy one)
+    mean_logprob: float | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,8 @@ def _generation_view(g: Generation) -> GenerationView:
         g.duration_s,
         g.prefect_flow_run_id,
         g.prefect_task_run_id,
+        g.candidate,
+        g.mean_logprob,
     )
 
 

@@ -95,6 +95,8 @@ class GenerationResult:
     finish_reason: FinishReason
     duration_s: float  # this request's share of its batch's wall time
     seed: int | None = None  # the seed actually used (drawn at random if none was given)
+    # the mean log-probability of the text's tokens under the model (None: not known)
+    mean_logprob: float | None = None
 
 
 @dataclass(frozen=True)

@@ -170,13 +170,49 @@ class SeededSampler(LogitsProcessor):  # type: ignore[misc]
         return picked.scatter_(1, chosen, 0.0)  # type: ignore[return-value]
 
 
+class TokenLogprobs(LogitsProcessor):  # type: ignore[misc]
+    """Records the model's log-probability of each token it generates (before any
+    penalty or temperature): each call sees the token chosen after the previous one.
+    `finish(last_tokens)` adds the last step's; `per_row` then holds one list per row."""
+
+    def __init__(self) -> None:
+        self.previous: torch.Tensor | None = None
+        self.per_row: list[list[float]] = []
+
+    def _take(self, chosen: torch.Tensor) -> None:
+        assert self.previous is not None
+        picked = self.previous.gather(1, chosen.view(-1, 1).to(self.previous.device)).view(-1)
+        if not self.per_row:
+            self.per_row = [[] for _ in range(picked.shape[0])]
+        for row, value in zip(self.per_row, picked.tolist(), strict=True):
+            row.append(value)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.previous is not None:
+            self._take(input_ids[:, -1])
+        self.previous = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, last_tokens: torch.Tensor) -> None:
+        if self.previous is not None:
+            self._take(last_tokens)
+            self.previous = None
+
+
+def mean_logprob(logprobs: Sequence[float], kept: int) -> float | None:
+    """The mean over the first `kept` tokens (the text's, before any end token)."""
+    values = list(logprobs[:kept])
+    return round(sum(values) / len(values), 4) if values else None
+
+
 def logits_processors(
     decoding: Decoding, prompt_width: int, seeds: Sequence[int | None], device: str
 ) -> LogitsProcessorList:
-    """The processors of one bucket: the repetition penalty over the generated tokens
-    only (the first `prompt_width` ids are the left-padded prompts), then the seeded
-    sampler unless greedy."""
-    processors = LogitsProcessorList()
+    """The processors of one bucket: the token log-probabilities recorder first (on the
+    model's own scores), the repetition penalty over the generated tokens only (the first
+    `prompt_width` ids are the left-padded prompts), then the seeded sampler unless
+    greedy."""
+    processors = LogitsProcessorList([TokenLogprobs()])
     if decoding.repetition_penalty != 1.0:
         processors.append(
             RepetitionPenaltyLogitsProcessor(decoding.repetition_penalty, prompt_width)
@@ -295,13 +331,20 @@ class HFTextGenerator:
                 tokenizer=tokenizer,
             )
         elapsed = time.perf_counter() - started
-        new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
+        generated = output[:, encoded["input_ids"].shape[1] :]
+        recorder = processors[0]
+        if generated.shape[1]:
+            recorder.finish(generated[:, -1])
+        new_tokens = generated.tolist()
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
         eos_ids = _as_set(config.eos_token_id)
+        logprobs = recorder.per_row or [[] for _ in prompts]
         return [
-            self._result(prompt, ids, int(n_in), seed, decoding, eos_ids, elapsed / len(prompts))
-            for prompt, ids, n_in, seed in zip(
-                prompts, new_tokens, prompt_tokens, seeds, strict=True
+            self._result(
+                prompt, ids, int(n_in), seed, decoding, eos_ids, elapsed / len(prompts), scores
+            )
+            for prompt, ids, n_in, seed, scores in zip(
+                prompts, new_tokens, prompt_tokens, seeds, logprobs, strict=True
             )
         ]
 
@@ -314,6 +357,7 @@ class HFTextGenerator:
         decoding: Decoding,
         eos_ids: set[int],
         duration: float,
+        logprobs: Sequence[float] = (),
     ) -> GenerationResult:
         end = next((i for i, token in enumerate(ids) if token in eos_ids), None)
         kept = ids if end is None else ids[:end]
@@ -331,6 +375,7 @@ class HFTextGenerator:
             finish_reason=finish,
             duration_s=duration,
             seed=seed,
+            mean_logprob=mean_logprob(logprobs, len(kept)),
         )
 
 

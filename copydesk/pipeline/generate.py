@@ -1,5 +1,5 @@
 """The generate stage: the first attempt (of the item's round) at every section of every
-planned item of a chunk, in one batched model call; the model runs with no transaction
+planned item of a chunk, each section's candidates with it, in one batched model call; the model runs with no transaction
 open and the results are written in one short one."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 
 from copydesk.content.outline import Outline
-from copydesk.generation.base import GenerationRequest, TextGenerator
+from copydesk.generation.base import TextGenerator
 from copydesk.pipeline.rows import fail_in_status, generation_values
 from copydesk.pipeline.types import (
     Attempt,
@@ -18,7 +18,6 @@ from copydesk.pipeline.types import (
     NewGeneration,
     RunIds,
     StageCounts,
-    seed_for,
 )
 from db import repository as repo
 from db.models import (
@@ -50,8 +49,15 @@ def load_work(url: str, item_ids: Sequence[int], status: str) -> tuple[list[Item
             if generation_round > 1:
                 unit.notes = notes.get(item_id)
             for generation in generations.get(item_id, ()):
-                unit.latest[generation.section] = Attempt(
-                    generation.attempt, generation.output, row_id=generation.id
+                unit.add(
+                    generation.section,
+                    Attempt(
+                        generation.attempt,
+                        generation.output,
+                        row_id=generation.id,
+                        candidate=generation.candidate,
+                        mean_logprob=generation.mean_logprob,
+                    ),
                 )
             work.append(unit)
     return work, missing
@@ -70,21 +76,19 @@ def generate_chunk(
     The model runs with no transaction open; results are written in one short one.
     """
     work, missing = load_work(url, item_ids, ItemStatus.PLANNED)
-    pairs = [
-        (unit, section, unit.next_attempt(section.name))
+    calls = [
+        (unit, section, number, candidate, request)
         for unit in work
         for section in unit.sections
-    ]
-    requests = [
-        GenerationRequest.chat(
-            u.prompt(s), decoding=options.decoding(s), seed=seed_for(u.input_sha256, s.name, n)
+        for number in [unit.next_attempt(section.name)]
+        for candidate, request in enumerate(
+            options.requests(section, unit.prompt(section), unit.input_sha256, number, retry=False)
         )
-        for u, s, n in pairs
     ]
-    results = generator.generate(requests)
+    results = generator.generate([request for *_, request in calls])
     new = [
-        NewGeneration(u.item_id, u.plan_id, s.name, n, request, result, u.generation_round)
-        for (u, s, n), request, result in zip(pairs, requests, results, strict=True)
+        NewGeneration(u.item_id, u.plan_id, s.name, n, request, result, u.generation_round, c)
+        for (u, s, n, c, request), result in zip(calls, results, strict=True)
     ]
     return _write_generations(url, [u.item_id for u in work], missing, new, generator, run)
 

@@ -1,8 +1,10 @@
 """The refine stage: make every section right, or say that it is not.
 
 For each section: apply the fixes that are safe to make without a model (a cut-off last
-sentence, spelling, a/an, repeated words), run the content type's checks, and regenerate
-the sections with errors, the findings turned into instructions, with a new seed, up to
+sentence, spelling, a/an, repeated words), run the content type's checks on every
+candidate of its attempt and keep the best (no errors first, then the fewest warnings,
+then the highest mean token log-probability), and regenerate the sections whose best
+still has errors, the findings turned into instructions, with new seeds, up to
 `max_attempts`. A section that never passes gets the content type's deterministic
 fallback (`<section>.fallback.j2`, a Jinja2 realisation of the record) when that passes
 the same checks; otherwise the best attempt goes to review flagged with its errors. An item
@@ -40,7 +42,6 @@ from copydesk.pipeline.types import (
     NewGeneration,
     RunIds,
     StageCounts,
-    seed_for,
 )
 from db import repository as repo
 from db.models import Finding, Generation, ItemStatus, RefineDecision, Refinement
@@ -58,7 +59,8 @@ class SectionWork:
 
     unit: ItemWork
     section: SectionPlan
-    checked: list[tuple[Attempt, Checked]] = field(default_factory=list)
+    checked: list[tuple[Attempt, Checked]] = field(default_factory=list)  # each attempt's best
+    considered: list[tuple[Attempt, Checked]] = field(default_factory=list)  # every candidate
 
     def best(self) -> tuple[Attempt, Checked]:
         """The attempt with the fewest errors (the later one on a tie)."""
@@ -118,28 +120,34 @@ def fallback_text(
     return joined.strip()
 
 
+def candidate_rank(pair: tuple[Attempt, Checked]) -> tuple[int, int, float, int]:
+    """How the checks order an attempt's candidates: no errors first, then the fewest
+    warnings, then the highest mean token log-probability (then the greedy one)."""
+    attempt, checked = pair
+    warnings = sum(1 for f in checked.findings if f.severity == "warning")
+    logprob = attempt.mean_logprob if attempt.mean_logprob is not None else float("-inf")
+    return (len(checked.errors), warnings, -logprob, attempt.candidate)
+
+
 def instructions(errors: Sequence[CheckFinding]) -> str:
     """The findings as instructions for the next attempt, each once."""
     wanted = dict.fromkeys(f.suggestion or f.message for f in errors)
     return "\n".join(f"- {line}" for line in wanted)
 
 
-def retry_request(
+def retry_requests(
     unit: ItemWork,
     section: SectionPlan,
     errors: Sequence[CheckFinding],
     attempt: int,
     options: GenerationOptions,
-) -> GenerationRequest:
+) -> list[GenerationRequest]:
+    """The next attempt's candidates: the prompt with the findings as instructions."""
     prompt = (
         f"{unit.prompt(section)}\n\nYour previous answer had mistakes. Write it again and:\n"
         f"{instructions(errors)}"
     )
-    return GenerationRequest.chat(
-        prompt,
-        decoding=options.decoding(section, retry=True),
-        seed=seed_for(unit.input_sha256, section.name, attempt),
-    )
+    return options.requests(section, prompt, unit.input_sha256, attempt, retry=True)
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,7 @@ def refine_chunk(
         SectionWork(unit, section)
         for unit in units
         for section in unit.sections
-        if section.name in unit.latest
+        if unit.latest.get(section.name)
     ]
     with _section_map(threads) as each:
         new = _attempts(sections, content_type, generator, options, each, threads)
@@ -226,44 +234,68 @@ def _attempts(
     """Check every section's latest text, regenerate those with errors, up to the last
     attempt; return the new generations (each section's `checked` holds its attempts)."""
 
-    def check(batch: list[SectionWork]) -> list[tuple[Attempt, Checked]]:
-        currents = [work.unit.latest[work.section.name] for work in batch]
-        jobs = [(w.section, c.output, w.unit.record) for w, c in zip(batch, currents, strict=True)]
-        return list(zip(currents, polish_batch(jobs, content_type), strict=True))
+    def check(batch: list[tuple[SectionWork, Attempt]]) -> list[Checked]:
+        jobs = [(w.section, current.output, w.unit.record) for w, current in batch]
+        return polish_batch(jobs, content_type)
 
     new: list[NewGeneration] = []
     pending = sections
     for attempt in range(1, options.max_attempts + 1):
         retry = []
-        results = [pair for done in each(check, _batches(pending, threads)) for pair in done]
-        for work, (current, checked) in zip(pending, results, strict=True):
-            work.checked.append((current, checked))
-            if checked.errors and attempt < options.max_attempts:
+        jobs = [(w, current) for w in pending for current in w.unit.latest[w.section.name]]
+        results = [checked for done in each(check, _batches(jobs, threads)) for checked in done]
+        checked_by_work: dict[int, list[tuple[Attempt, Checked]]] = {}
+        for (work, current), checked in zip(jobs, results, strict=True):
+            checked_by_work.setdefault(id(work), []).append((current, checked))
+        for work in pending:
+            candidates = checked_by_work[id(work)]
+            work.considered += candidates
+            work.checked.append(min(candidates, key=candidate_rank))
+            if work.checked[-1][1].errors and attempt < options.max_attempts:
                 retry.append(work)
         if not retry:
             break
-        numbers = [w.unit.next_attempt(w.section.name) for w in retry]
-        requests = [
-            retry_request(w.unit, w.section, w.checked[-1][1].errors, number, options)
-            for w, number in zip(retry, numbers, strict=True)
+        calls = [
+            (work, number, candidate, request)
+            for work in retry
+            for number in [work.unit.next_attempt(work.section.name)]
+            for candidate, request in enumerate(
+                retry_requests(work.unit, work.section, work.checked[-1][1].errors, number, options)
+            )
         ]
-        results = generator.generate(requests)
-        for work, number, request, result in zip(retry, numbers, requests, results, strict=True):
+        outputs = generator.generate([request for *_, request in calls])
+        for (work, number, candidate, request), result in zip(calls, outputs, strict=True):
             unit, name = work.unit, work.section.name
             new.append(
                 NewGeneration(
-                    unit.item_id, unit.plan_id, name, number, request, result, unit.generation_round
+                    unit.item_id,
+                    unit.plan_id,
+                    name,
+                    number,
+                    request,
+                    result,
+                    unit.generation_round,
+                    candidate,
                 )
             )
-            unit.latest[name] = Attempt(number, result.text, new=len(new) - 1)
+            unit.add(
+                name,
+                Attempt(
+                    number,
+                    result.text,
+                    new=len(new) - 1,
+                    candidate=candidate,
+                    mean_logprob=result.mean_logprob,
+                ),
+            )
         pending = retry
     return new
 
 
-def _batches(sections: list[SectionWork], threads: int) -> list[list[SectionWork]]:
-    """The sections in batches of at most CHECK_BATCH, enough for every thread."""
-    size = max(1, min(CHECK_BATCH, -(-len(sections) // max(threads, 1))))
-    return list(chunked(sections, size))
+def _batches(jobs: list[Any], threads: int) -> list[list[Any]]:
+    """The texts to check in batches of at most CHECK_BATCH, enough for every thread."""
+    size = max(1, min(CHECK_BATCH, -(-len(jobs) // max(threads, 1))))
+    return list(chunked(jobs, size))
 
 
 def write_refinements(
@@ -297,7 +329,7 @@ def write_refinements(
             item_id = outcome.work.unit.item_id
             if item_id not in items:
                 continue  # another run refined it meanwhile
-            for attempt, checked in outcome.work.checked:
+            for attempt, checked in outcome.work.considered:
                 generation_id = row_id(attempt)
                 for finding in checked.findings if generation_id is not None else ():
                     findings.append(finding_values(item_id, generation_id, finding))

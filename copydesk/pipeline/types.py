@@ -35,6 +35,26 @@ class GenerationOptions:
     # The tuned model version the batch writes with (None: the base model); the tasks
     # build their generator for it, and every generation row records it.
     model_version_id: int | None = None
+    # Texts per attempt for every section (None: each section's manifest `candidates:`).
+    candidates: int | None = None
+
+    def candidates_for(self, section: SectionPlan) -> int:
+        return self.candidates or section.candidates
+
+    def requests(
+        self, section: SectionPlan, prompt: str, input_sha256: str, attempt: int, *, retry: bool
+    ) -> list[GenerationRequest]:
+        """An attempt's candidates, made in one batched call: the first attempt's first
+        candidate decodes as configured (greedy by default); the others, and every retry,
+        sample with their own seed."""
+        return [
+            GenerationRequest.chat(
+                prompt,
+                decoding=self.decoding(section, retry=retry or number > 0),
+                seed=seed_for(input_sha256, section.name, attempt, number),
+            )
+            for number in range(self.candidates_for(section))
+        ]
 
     def decoding(self, section: SectionPlan, *, retry: bool = False) -> Decoding:
         return Decoding(
@@ -56,20 +76,24 @@ class StageCounts:
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def seed_for(input_sha256: str, section: str, attempt: int) -> int:
-    """A stable seed per item, section and attempt (so re-runs repeat themselves)."""
-    digest = hashlib.sha256(f"{input_sha256}:{section}:{attempt}".encode()).hexdigest()
-    return int(digest[:15], 16)
+def seed_for(input_sha256: str, section: str, attempt: int, candidate: int = 0) -> int:
+    """A stable seed per item, section, attempt and candidate (so re-runs repeat
+    themselves)."""
+    key = f"{input_sha256}:{section}:{attempt}" + (f":{candidate}" if candidate else "")
+    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
 
 
 @dataclass
 class Attempt:
-    """A section's attempt: an existing generation row (`row_id`) or a new one (`new`)."""
+    """One candidate of a section's attempt: an existing generation row (`row_id`) or a
+    new one (`new`)."""
 
     attempt: int
     output: str
     row_id: int | None = None
     new: int | None = None  # index into the chunk's new generations
+    candidate: int = 0
+    mean_logprob: float | None = None
 
 
 @dataclass
@@ -79,14 +103,23 @@ class ItemWork:
     plan_id: int
     sections: tuple[SectionPlan, ...]
     record: dict[str, Any] = field(default_factory=dict)
-    latest: dict[str, Attempt] = field(default_factory=dict)
+    latest: dict[str, list[Attempt]] = field(default_factory=dict)  # the last attempt's candidates
     generation_round: int = 1
     notes: str | None = None  # an editor's notes for a regeneration round
 
     def next_attempt(self, section: str) -> int:
         """Attempt numbers go on across rounds (a regeneration continues the count)."""
         latest = self.latest.get(section)
-        return latest.attempt + 1 if latest is not None else 1
+        return latest[0].attempt + 1 if latest else 1
+
+    def add(self, section: str, attempt: Attempt) -> None:
+        """Keep `attempt` among the section's latest candidates (a later attempt replaces
+        the earlier one's)."""
+        current = self.latest.get(section)
+        if current and current[0].attempt == attempt.attempt:
+            current.append(attempt)
+        elif not current or attempt.attempt > current[0].attempt:
+            self.latest[section] = [attempt]
 
     def prompt(self, section: SectionPlan) -> str:
         return with_notes(section.prompt, self.notes)
@@ -108,3 +141,4 @@ class NewGeneration:
     request: GenerationRequest
     result: GenerationResult
     generation_round: int = 1
+    candidate: int = 0

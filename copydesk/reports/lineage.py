@@ -41,7 +41,7 @@ def describe_item(url: str, item_id: int) -> str:
             select(Generation).where(Generation.item_id == item.id).order_by(Generation.id)
         ):
             lines.append(
-                f"generation {g.id}: section {g.section} attempt {g.attempt}; {g.backend} {g.model_id} "
+                f"generation {g.id}: section {g.section} attempt {g.attempt}{f' candidate {g.candidate}' if g.candidate else ''}; {g.backend} {g.model_id} "
                 f"@ {g.model_revision}; version {_version_name(g)}; {g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
                 f"prompt {g.prompt_sha256}; {g.tokens_in}→{g.tokens_out} tokens, {g.finish_reason}, "
                 f"{(g.duration_s or 0):.2f}s; flow run {g.prefect_flow_run_id}, task run {g.prefect_task_run_id}"

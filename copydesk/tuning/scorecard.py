@@ -165,7 +165,9 @@ def _texts(
         refined = repo.refinements_by_item(session=session, item_ids=item_ids)
         first_rows = session.execute(
             select(Generation.item_id, Generation.section, Generation.output).where(
-                Generation.item_id.in_(item_ids), Generation.attempt == 1
+                Generation.item_id.in_(item_ids),
+                Generation.attempt == 1,
+                Generation.candidate == 0,  # the greedy one
             )
         )
         first_texts = {(item_id, section): text for item_id, section, text in first_rows}

@@ -192,4 +192,12 @@ def test_repetition_penalty_spares_the_prompt_and_counts_the_text() -> None:
     assert out[0, 5] == 2.0  # a prompt token is not penalised
     assert out[0, 7] == pytest.approx(2.0 / 1.25)  # a generated one is
     assert out[0, 9] == 2.0
-    assert len(logits_processors(Decoding(), 3, [None], "cpu")) == 0
+    assert len(logits_processors(Decoding(), 3, [None], "cpu")) == 1  # the log-prob recorder
+
+
+def test_results_carry_the_mean_token_logprob(generator: HFTextGenerator) -> None:
+    greedy, sampled = generator.generate(requests(GREEDY)[:1] + requests(SAMPLED, [7] * 6)[:1])
+    for result in (greedy, sampled):
+        assert result.mean_logprob is not None and -20 < result.mean_logprob < 0
+    # greedy picks the likeliest token at every step: on average likelier than a sample's
+    assert greedy.mean_logprob > sampled.mean_logprob
