@@ -321,13 +321,16 @@ def review_regenerate(
         out.print(f"item {item_id} waits for regeneration")
         return
     from copydesk.desk.item_view import item_detail
-    from copydesk.generation.backends import create_text_generator
     from copydesk.pipeline.regenerate import regenerate_items
     from copydesk.storage import create_store
+    from copydesk.tuning.serving import version_generator
 
     settings = get_settings()
+    store = create_store(settings)
     with err.status(f"regenerating item {item_id}…"):
-        regenerate_items(_url(), [item_id], create_text_generator(settings), create_store(settings))
+        regenerate_items(
+            _url(), [item_id], lambda version: version_generator(settings, version, store), store
+        )
     detail = item_detail(_url(), item_id)
     out.print(
         f"item {item_id}: round {detail.generation_round}, {detail.status}, "

@@ -11,7 +11,7 @@ overwritten and the lineage shows every round.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 
 from sqlalchemy import select
@@ -66,15 +66,17 @@ def round_options(url: str, item_ids: Sequence[int]) -> GenerationOptions:
 def regenerate_items(
     url: str,
     item_ids: Sequence[int],
-    generator: TextGenerator,
+    generator_for: Callable[[int | None], TextGenerator],
     store: ObjectStore,
     run: RunIds = RunIds(),  # noqa: B008 - frozen, immutable default
 ) -> StageCounts:
-    """Run a regeneration round for the waiting items among `item_ids`, in process."""
+    """Run a regeneration round for the waiting items among `item_ids`, in process, with
+    the generator of their batch's model version (`generator_for(version id or None)`)."""
     total = StageCounts()
     for content_type_name, ids in start_round(url, item_ids).items():
         content_type = load_content_type(content_type_name)
         options = round_options(url, ids)
+        generator = generator_for(options.model_version_id)
         counts = run_stages(
             url, ids, content_type, generator, store, options, run, start="generate"
         )

@@ -90,10 +90,10 @@ def create_app(
 
 
 def _default_generator(settings: Settings) -> GeneratorFactory:
-    def factory() -> TextGenerator:
-        from copydesk.generation.backends import create_text_generator  # loads torch: lazily
+    def factory(version_id: int | None) -> TextGenerator:
+        from copydesk.tuning.serving import version_generator  # loads torch: lazily
 
-        return create_text_generator(settings)
+        return version_generator(settings, version_id)
 
     return factory
 

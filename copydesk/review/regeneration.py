@@ -1,7 +1,8 @@
 """Regenerations asked for in the review app, run in the app's process one at a time.
 
 One worker thread, so model calls never overlap (one model in memory, one GPU); the text
-generator is created on first use, in that thread, and kept for the process. A round that
+generator of the item's batch's model version is created on first use, in that thread,
+and kept for the process. A round that
 fails is logged; its items stay where the pipeline left them (a later `copydesk review
 regenerate` or the `regenerate-requested` flow can take them again).
 """
@@ -20,13 +21,13 @@ from copydesk.storage import ObjectStore
 
 log = logging.getLogger("copydesk.review")
 
-GeneratorFactory = Callable[[], TextGenerator]
+GeneratorFactory = Callable[[int | None], TextGenerator]  # a model version id (None: base)
 
 
 class Regenerator:
     def __init__(self, url: str, store: ObjectStore, generator_factory: GeneratorFactory) -> None:
         self._url, self._store, self._factory = url, store, generator_factory
-        self._generator: TextGenerator | None = None
+        self._generators: dict[int | None, TextGenerator] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydesk-regen")
 
@@ -34,11 +35,11 @@ class Regenerator:
         """Queue a regeneration round for the item (already in status `regenerate`)."""
         return self._executor.submit(self._run, item_id)
 
-    def generator(self) -> TextGenerator:
+    def generator(self, version_id: int | None = None) -> TextGenerator:
         with self._lock:
-            if self._generator is None:
-                self._generator = self._factory()
-            return self._generator
+            if version_id not in self._generators:
+                self._generators[version_id] = self._factory(version_id)
+            return self._generators[version_id]
 
     def shutdown(self) -> None:
         """Finish the round in progress, drop the ones still waiting."""
@@ -46,7 +47,7 @@ class Regenerator:
 
     def _run(self, item_id: int) -> StageCounts | None:
         try:
-            counts = regenerate_items(self._url, [item_id], self.generator(), self._store)
+            counts = regenerate_items(self._url, [item_id], self.generator, self._store)
         except Exception:
             log.exception("regeneration of item %s failed", item_id)
             return None

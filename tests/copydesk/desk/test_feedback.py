@@ -83,7 +83,7 @@ def build_desk(url: str, store: ObjectStore) -> Desk:
     decisions.approve(url, bob, cocum, edited.version)
     decisions.reject(url, alice, fitzbillies, version(url, fitzbillies), "A list of facts.")
     decisions.request_regeneration(url, alice, alimentum, version(url, alimentum), NOTES)
-    assert regenerate_items(url, [alimentum], generator, store).done == 1
+    assert regenerate_items(url, [alimentum], lambda _: generator, store).done == 1
     decisions.approve(url, bob, alimentum, version(url, alimentum))
     return Desk(url, batch_id, alimentum, browns, cocum, fitzbillies, generator)
 
@@ -247,7 +247,7 @@ def test_a_rejected_item_approved_in_a_later_round_gives_a_rejection_pair(
     decisions.request_regeneration(
         url, alice, desk.fitzbillies, version(url, desk.fitzbillies), "Mention the pastries."
     )
-    regenerate_items(url, [desk.fitzbillies], desk.generator, store)
+    regenerate_items(url, [desk.fitzbillies], lambda _: desk.generator, store)
     edited = decisions.edit(
         url,
         alice,

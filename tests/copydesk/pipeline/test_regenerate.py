@@ -38,7 +38,7 @@ def test_a_regeneration_round_uses_the_notes_and_keeps_the_history(
     assert waiting_items(database_url) == [item_id]
 
     generator = FakeGenerator()
-    counts = regenerate_items(database_url, [item_id, other], generator, store)
+    counts = regenerate_items(database_url, [item_id, other], lambda _: generator, store)
     assert counts.done == 1  # `other` was not waiting: untouched
 
     assert generator.history and all(NOTES in _prompt(r) for r in generator.history)
@@ -79,7 +79,7 @@ def test_regenerated_items_can_be_approved_when_clean(database_url: str, tmp_pat
     decisions.request_regeneration(
         database_url, alice, item_id, item_detail(database_url, item_id).version, "Shorter."
     )
-    regenerate_items(database_url, [item_id], FakeGenerator(), store)
+    regenerate_items(database_url, [item_id], lambda _: FakeGenerator(), store)
     detail = item_detail(database_url, item_id)
     assert detail.check_errors == 0
     decisions.approve(database_url, alice, item_id, detail.version)
@@ -107,7 +107,7 @@ def test_a_regeneration_round_with_the_real_bundled_model(
     notes = "Say that families are welcome."
     decisions.request_regeneration(url, alice, item_id, item_detail(url, item_id).version, notes)
 
-    assert regenerate_items(url, [item_id], generator, store).done == 1
+    assert regenerate_items(url, [item_id], lambda _: generator, store).done == 1
 
     detail = item_detail(url, item_id)
     assert (detail.status, detail.generation_round) == (ItemStatus.PENDING_REVIEW, 2)
@@ -117,3 +117,25 @@ def test_a_regeneration_round_with_the_real_bundled_model(
     decision = detail.sections[0].decision
     assert decision in {"passed", "fixed", "fallback", "flagged"}
     assert (detail.check_errors == 0) == (decision != "flagged")
+
+
+def test_a_round_writes_with_the_batch_model_version(database_url: str, tmp_path: Path) -> None:
+    from db.models import Batch
+
+    store = LocalStore(tmp_path / "objects")
+    batch_id, (item_id, *_) = flagged_batch(database_url, store)
+    with session_scope(database_url) as session:  # as if the batch wrote with version 7
+        batch = session.get_one(Batch, batch_id)
+        batch.options = dict(batch.options) | {"model_version_id": 7}
+    alice, _ = editor(database_url)
+    version = item_detail(database_url, item_id).version
+    decisions.request_regeneration(database_url, alice, item_id, version, NOTES)
+
+    asked: list[int | None] = []
+
+    def generator_for(version_id: int | None) -> FakeGenerator:
+        asked.append(version_id)
+        return FakeGenerator()
+
+    assert regenerate_items(database_url, [item_id], generator_for, store).done == 1
+    assert asked == [7]  # not the base model

@@ -72,7 +72,7 @@ def make_desk(url: str, tmp_path: Path, generator: FakeGenerator | None = None) 
     app = create_app(
         url,
         store,
-        generator_factory=lambda: generator,
+        generator_factory=lambda version: generator,
         settings=settings_for_tests(prefect_ui_url="http://prefect.test:4200"),
     )
     desk = ReviewDesk(
