@@ -21,6 +21,7 @@ class CheckResult:
     part: str
     ok: bool
     detail: str
+    warning: bool = False  # it works, with something to fix (doctor still exits 0)
 
 
 def check_database(settings: Settings) -> CheckResult:
@@ -82,7 +83,28 @@ def check_prefect(settings: Settings) -> CheckResult:
         return CheckResult(
             "prefect", False, f"server {url} answered {response.status_code} on /health"
         )
+    ui_api = _ui_api_url(url)
+    if ui_api is not None and ui_api.rstrip("/") != url:
+        return CheckResult(
+            "prefect",
+            True,
+            f"server {url} is healthy, but its web UI calls the API at {ui_api}, so the UI "
+            f"shows nothing or another server's runs: start the server with "
+            f"PREFECT_UI_API_URL={url} (Prefect's UI assumes port 4200 otherwise)",
+            warning=True,
+        )
     return CheckResult("prefect", True, f"server {url} is healthy")
+
+
+def _ui_api_url(api_url: str) -> str | None:
+    """The API URL the server's web UI calls (its /ui-settings), None where it has no UI."""
+    root = api_url.removesuffix("/api")
+    try:
+        response = httpx.get(f"{root}/ui-settings", timeout=5)
+        value = response.json().get("api_url") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 CHECKS: dict[str, Callable[[Settings], CheckResult]] = {

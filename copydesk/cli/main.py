@@ -67,7 +67,13 @@ def doctor() -> None:
     results = run_checks(get_settings())
     width = max(len(result.part) for result in results)
     for result in results:
-        mark = "[green]ok  [/green]" if result.ok else "[red]FAIL[/red]"
+        mark = (
+            "[red]FAIL[/red]"
+            if not result.ok
+            else "[yellow]warn[/yellow]"
+            if result.warning
+            else "[green]ok  [/green]"
+        )
         out.print(f"{mark} {result.part:<{width}}  {result.detail}", highlight=False)
     if not all(result.ok for result in results):
         raise typer.Exit(1)

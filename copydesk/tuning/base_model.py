@@ -103,7 +103,9 @@ def check_fits(parameters: int, method: str, device: str, available: int | None 
 def load_causal_lm(folder: Path) -> tuple[Any, Any]:
     """Model (fp32, train mode) and tokenizer from a local folder; the Hub is never asked."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # the tune shows its own progress
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)  # nosec B615
         model = AutoModelForCausalLM.from_pretrained(  # nosec B615

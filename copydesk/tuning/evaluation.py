@@ -110,7 +110,9 @@ def load_generator(
     """A generator over the base model, with `adapter` (a peft folder) merged in if given."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     chosen = select_device(device)
     tokenizer = AutoTokenizer.from_pretrained(base.folder, local_files_only=True)  # nosec B615
     tokenizer.padding_side = "left"

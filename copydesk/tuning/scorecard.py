@@ -104,13 +104,16 @@ def score_model(
     *,
     label: str,
     options: GenerationOptions | None = None,
+    keep_database: str | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline over the reference inputs with `generator` and score the result."""
+    """Run the pipeline over the reference inputs with `generator` and score the result
+    (in a throw-away SQLite database, or in `keep_database`, a new SQLite URL, to read
+    the lineage afterwards)."""
     options = dataclasses.replace(options or GenerationOptions(), model_version_id=None)
     generator = _Unversioned(generator)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="copydesk-eval-") as folder:
-        url = f"sqlite:///{Path(folder) / 'eval.db'}"
+        url = keep_database or f"sqlite:///{Path(folder) / 'eval.db'}"
         migrate.upgrade(url)
         batch_id, item_ids = _ingest(url, content_type.name, reference)
         run_stages(
