@@ -40,15 +40,21 @@ def describe_item(url: str, item_id: int) -> str:
         for g in session.scalars(
             select(Generation).where(Generation.item_id == item.id).order_by(Generation.id)
         ):
-            lines.append(
-                f"generation {g.id}: section {g.section} attempt {g.attempt}{f' candidate {g.candidate}' if g.candidate else ''}; {g.backend} {g.model_id} "
-                f"@ {g.model_revision}; version {_version_name(g)}; {g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
-                f"prompt {g.prompt_sha256}; {g.tokens_in}→{g.tokens_out} tokens, {g.finish_reason}, "
-                f"{(g.duration_s or 0):.2f}s; flow run {g.prefect_flow_run_id}, task run {g.prefect_task_run_id}"
+            candidate = f" candidate {g.candidate + 1}" if g.candidate else ""
+            run = (
+                f"; flow run {g.prefect_flow_run_id}, task run {g.prefect_task_run_id}"
+                if g.prefect_flow_run_id
+                else "; run in process (no Prefect flow run)"
             )
-            lines += [
-                f"  finding [{f.severity}] {f.check}: {f.message}" for f in findings.get(g.id, [])
-            ]
+            logprob = f", mean log-prob {g.mean_logprob:.3f}" if g.mean_logprob is not None else ""
+            lines.append(
+                f"generation {g.id}: section {g.section} attempt {g.attempt}{candidate}; "
+                f"{g.backend} {g.model_id} @ {g.model_revision}; version {_version_name(g)}; "
+                f"{g.device}/{g.dtype}; seed {g.seed}; decoding {json.dumps(g.decoding)}; "
+                f"prompt {g.prompt_sha256}; {g.tokens_in}→{g.tokens_out} tokens, "
+                f"{g.finish_reason}{logprob}, {(g.duration_s or 0):.2f}s{run}"
+            )
+            lines += _finding_lines(findings.get(g.id, []))
         for ref in session.scalars(
             select(Refinement).where(Refinement.item_id == item.id).order_by(Refinement.id)
         ):
@@ -60,10 +66,7 @@ def describe_item(url: str, item_id: int) -> str:
             lines += [
                 f"  fix [{fix['kind']}] {fix['before']!r} → {fix['after']!r}" for fix in ref.fixes
             ]
-            lines += [
-                f"  finding [{f.severity}] {f.check}: {f.message}"
-                for f in findings_final.get(ref.id, [])
-            ]
+            lines += _finding_lines(findings_final.get(ref.id, []))
         for r in session.scalars(
             select(Revision).where(Revision.item_id == item.id).order_by(Revision.id)
         ):
@@ -77,6 +80,12 @@ def describe_item(url: str, item_id: int) -> str:
             ]
             lines += ["", r.text]
         return "\n".join(lines)
+
+
+def _finding_lines(findings: list[Finding]) -> list[str]:
+    """One line per distinct finding (a check may report the same problem twice)."""
+    seen = dict.fromkeys(f"  finding [{f.severity}] {f.check}: {f.message}" for f in findings)
+    return list(seen)
 
 
 def export_rows(url: str, batch_id: int) -> Iterator[dict[str, Any]]:
