@@ -329,12 +329,17 @@ def _finding(
 
 
 def check_no_invented_values(
-    section: SectionPlan, text: str, content_type: ContentType, record: dict[str, Any]
+    section: SectionPlan,
+    text: str,
+    content_type: ContentType,
+    record: dict[str, Any],
+    mentions: list[Mention] | None = None,
 ) -> list[CheckFinding]:
     """An error for each value the text states that the record does not have: another value
     of a field the record gives (wrong), or any value of a field it lacks (added). Every
     field of the record counts, not only the section's facts: a title must not misstate
     the price either."""
     del section  # the record decides; kept for the signature every check shares
-    mentions = find_mentions(text, content_type, record)
+    if mentions is None:
+        mentions = find_mentions(text, content_type, record)
     return [_finding(m, text, content_type, record) for m in mentions if not m.fits]

@@ -16,7 +16,8 @@ from copydesk.checks.hygiene import (
     check_repetition,
     check_unfinished,
 )
-from copydesk.checks.invented import check_no_invented_values
+from copydesk.checks.invented import check_no_invented_values, find_mentions
+from copydesk.checks.repeated_facts import check_facts_once
 from copydesk.checks.subject import check_subject
 from copydesk.content.outline import SectionPlan
 from copydesk.content.types import ContentType
@@ -31,8 +32,15 @@ def run_section_checks(
     findings = check_leftovers(text, prompt=section.prompt)
     if "facts_present" in enabled:
         findings += check_facts_present(section, text, content_type)
+    mentions = (  # no_invented_values' reading of the text, shared with facts_once
+        find_mentions(text, content_type, record)
+        if enabled & {"no_invented_values", "facts_once"}
+        else []
+    )
     if "no_invented_values" in enabled:
-        findings += check_no_invented_values(section, text, content_type, record)
+        findings += check_no_invented_values(section, text, content_type, record, mentions)
+    if "facts_once" in enabled:
+        findings += check_facts_once(section, text, content_type, record, mentions)
     if "grounding" in enabled:
         findings += check_grounding(text, content_type, record)
     if "subject" in enabled:

@@ -54,6 +54,7 @@ _LIST_SEPARATOR = re.compile(r"[;|]")
 CHECKS = (
     "facts_present",
     "no_invented_values",
+    "facts_once",
     "length",
     "repetition",
     "unfinished",
