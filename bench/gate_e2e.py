@@ -92,7 +92,11 @@ def run(limit: int, attempts: int, folder: Path) -> dict[str, Any]:
         for refinement_id, check, message in found:
             why.setdefault(refinement_id, []).append(f"{check}: {message}")
         decisions[label] = {
-            str(item): {"decision": getattr(decision, "value", decision), "text": text, "why": why.get(rid, [])}
+            str(item): {
+                "decision": getattr(decision, "value", decision),
+                "text": text,
+                "why": why.get(rid, []),
+            }
             for item, decision, text, rid in rows
         }
     model_written = ("passed", "fixed")

@@ -178,6 +178,13 @@ def evaluate(
         typer.Option(min=1, max=16, help="Texts per attempt, as in `run` (default: manifest)."),
     ] = None,
     text_column: Annotated[str, typer.Option(help="The reference file's text column.")] = "ref",
+    bleu_group: Annotated[
+        str | None,
+        typer.Option(
+            help="Also score BLEU against references grouped by this column (E2E: "
+            "orig_mr, the original MR the challenge scores against)."
+        ),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Keep the scores as the versions' evaluation.")
     ] = False,
@@ -278,8 +285,10 @@ ROWS = (
     ("model-written", "model_written"),
     ("slot error rate", "slot_error_rate"),
     ("BLEU", "bleu"),
+    ("BLEU (references grouped)", "bleu_grouped"),
     ("first attempt: slot error", "first_attempt.slot_error_rate"),
     ("first attempt: BLEU", "first_attempt.bleu"),
+    ("first attempt: BLEU (grouped)", "first_attempt.bleu_grouped"),
     ("lints / 100 words", "lints_per_100_words"),
     ("length compliance", "length_compliance"),
     ("seconds", "seconds"),

@@ -36,6 +36,8 @@ class EvalInput:
     section: str
     references: tuple[str, ...]
     input_key: str = ""  # the record's sha256: the unit of a tune's held-out split
+    # also scored: BLEU against references grouped otherwise (`eval --bleu-group`)
+    bleu_references: tuple[str, ...] | None = None
 
 
 def eval_inputs(examples: Sequence[Example], limit: int | None = None) -> list[EvalInput]:
@@ -88,6 +90,11 @@ def score_texts(
         "slot_errors": dict(kinds),
         "texts_with_slot_errors": sum(1 for found in errors if found.errors),
         "bleu": round(bleu(texts, [item.references for item in inputs]), 4),
+        "bleu_grouped": round(
+            bleu(texts, [item.bleu_references or item.references for item in inputs]), 4
+        )
+        if any(item.bleu_references for item in inputs)
+        else None,
     }
 
 

@@ -55,10 +55,14 @@ def comparison_problem(candidate: VersionInfo, current: VersionInfo) -> str | No
             f"{candidate.name} has no evaluation and {current.name} has one: "
             f"`copydesk eval --model-version {candidate.name} --store` it first"
         )
-    if mine.get("reference", {}).get("sha256") != theirs.get("reference", {}).get("sha256"):
+    mine_ref, their_ref = mine.get("reference", {}), theirs.get("reference", {})
+    if (mine_ref.get("sha256"), mine_ref.get("bleu_group")) != (
+        their_ref.get("sha256"),
+        their_ref.get("bleu_group"),
+    ):
         return (
             f"{candidate.name} and {current.name} were evaluated on different reference "
-            "files: evaluate both on the same one (`copydesk eval ... --store`)"
+            "files (or BLEU groupings): evaluate both the same way (`copydesk eval ... --store`)"
         )
     worse = worse_measures(mine, theirs)
     if worse:

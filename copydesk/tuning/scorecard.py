@@ -6,8 +6,9 @@ The reference records go through plan → generate → refine → output in this
 figures are those of a real batch:
 - `model_written`: the share of items whose final text the model wrote (refinement
   passed it, or fixed it safely), not the fallback and not flagged;
-- slot error rate (E2E definition) and BLEU against every reference, of the final text
-  and of the first (greedy) attempt;
+- slot error rate (E2E definition) and BLEU against every reference of the record, of
+  the final text and of the first (greedy) attempt; with `bleu_group`, BLEU also against
+  the references grouped by that column (`bleu_grouped`: E2E's original MRs);
 - grammar lints per 100 words and length compliance (the quality report's), and time.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from copydesk.content.types import ContentType
+from copydesk.errors import ConfigurationError
 from copydesk.generation.base import (
     GenerationRequest,
     GenerationResult,
@@ -32,12 +34,13 @@ from copydesk.generation.base import (
     TextGenerator,
 )
 from copydesk.hashing import sha256_file, sha256_json
+from copydesk.inputs.readers import read_records
 from copydesk.pipeline.inline import run_stages
 from copydesk.pipeline.types import GenerationOptions
 from copydesk.reports.quality import batch_quality
 from copydesk.storage import LocalStore
 from copydesk.tuning.evaluation import EvalInput, eval_inputs, score_texts
-from copydesk.tuning.examples import examples_from_references
+from copydesk.tuning.examples import Example, examples_from_references
 from db import migrate
 from db import repository as repo
 from db.models import Generation, RefineDecision
@@ -78,6 +81,7 @@ class Reference:
     sha256: str
     inputs: list[EvalInput]
     quarantined: int
+    bleu_group: str | None = None  # the column BLEU's references are grouped by
 
 
 def load_reference(
@@ -87,14 +91,53 @@ def load_reference(
     limit: int | None = None,
     text_column: str = "ref",
     only_inputs: frozenset[str] | None = None,
+    bleu_group: str | None = None,
 ) -> Reference:
     """The inputs of a reference file (only those whose record sha256 is in `only_inputs`,
-    if given: a version's held-out inputs), the first `limit` of them."""
+    if given: a version's held-out inputs), the first `limit` of them; with `bleu_group`,
+    BLEU's references are grouped by that column instead of by record."""
     found = examples_from_references(path, content_type, text_column=text_column)
     examples = found.examples
     if only_inputs is not None:
         examples = [e for e in examples if e.input_key in only_inputs]
-    return Reference(path, sha256_file(path), eval_inputs(examples, limit), len(found.quarantined))
+    inputs = eval_inputs(examples, limit)
+    if bleu_group is not None:
+        inputs = _grouped_for_bleu(path, inputs, examples, bleu_group, text_column)
+    return Reference(path, sha256_file(path), inputs, len(found.quarantined), bleu_group)
+
+
+def _grouped_for_bleu(
+    path: Path, inputs: list[EvalInput], examples: list[Example], column: str, text_column: str
+) -> list[EvalInput]:
+    """Each input's BLEU references: every text of the file whose `column` value is one of
+    its rows' (E2E's `orig_mr`: the original MR, whose references the challenge scores
+    against; the cleaned MRs split them)."""
+    groups: dict[int, str] = {}
+    texts: dict[str, list[str]] = {}
+    for row in read_records(path):
+        if row.data is None:
+            continue
+        columns = {key.strip().casefold(): key for key in row.data}
+        if column.casefold() not in columns:
+            raise ConfigurationError(f"{path} has no column {column!r} to group references by")
+        group = str(row.data[columns[column.casefold()]])
+        text = row.data.get(columns.get(text_column.casefold(), text_column))
+        groups[row.row_number] = group
+        if isinstance(text, str) and text.strip():
+            texts.setdefault(group, []).append(text.strip())
+    of_input: dict[str, set[str]] = {}
+    for example in examples:
+        row_number = int(example.source.rsplit(":", 1)[1])
+        of_input.setdefault(example.input_key, set()).add(groups[row_number])
+    return [
+        dataclasses.replace(
+            item,
+            bleu_references=tuple(
+                dict.fromkeys(t for g in sorted(of_input[item.input_key]) for t in texts[g])
+            ),
+        )
+        for item in inputs
+    ]
 
 
 def score_model(
@@ -128,13 +171,22 @@ def score_model(
     count = len(reference.inputs)
     return {
         "system": label,
-        "reference": {"path": str(reference.path), "sha256": reference.sha256},
+        "reference": {
+            "path": str(reference.path),
+            "sha256": reference.sha256,
+            "bleu_group": reference.bleu_group,
+        },
         "items": count,
         "quarantined": reference.quarantined,
         "model_written": round(written / count, 4) if count else None,
         "slot_error_rate": final["slot_error_rate"],
         "bleu": final["bleu"],
-        "first_attempt": {"slot_error_rate": first["slot_error_rate"], "bleu": first["bleu"]},
+        "bleu_grouped": final["bleu_grouped"],
+        "first_attempt": {
+            "slot_error_rate": first["slot_error_rate"],
+            "bleu": first["bleu"],
+            "bleu_grouped": first["bleu_grouped"],
+        },
         "lints_per_100_words": quality.lints_per_100_words,
         "length_compliance": quality.length_compliance,
         "seconds": round(seconds, 2),

@@ -70,3 +70,43 @@ def test_first_attempts_with_the_base_model_or_an_adapter(
     assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
     assert first_attempts(tuned, restaurant, inputs) == texts  # greedy: the same again
     assert score_texts(restaurant, inputs, texts)["inputs"] == 2
+
+
+def test_bleu_references_grouped_by_another_column(restaurant: ContentType, tmp_path: Path) -> None:
+    import csv
+
+    from copydesk.errors import ConfigurationError
+    from copydesk.tuning.scorecard import load_reference
+
+    original = "name[Aromi], eatType[coffee shop], area[riverside]"
+    cleaned = "name[Aromi], eatType[coffee shop]"  # a text that left the area out
+    path = tmp_path / "cleaned.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["mr", "ref", "orig_mr"])
+        writer.writerow([original, "Aromi is a coffee shop by the river.", original])
+        writer.writerow([cleaned, "Aromi is a coffee shop.", original])
+        writer.writerow(
+            ["name[Zizzi], eatType[pub]", "Zizzi is a pub.", "name[Zizzi], eatType[pub]"]
+        )
+
+    plain = load_reference(path, restaurant)
+    grouped = load_reference(path, restaurant, bleu_group="orig_mr")
+    assert [i.references for i in plain.inputs] == [
+        ("Aromi is a coffee shop by the river.",),
+        ("Aromi is a coffee shop.",),
+        ("Zizzi is a pub.",),
+    ]
+    assert all(i.bleu_references is None for i in plain.inputs)
+    assert [i.bleu_references for i in grouped.inputs] == [
+        ("Aromi is a coffee shop by the river.", "Aromi is a coffee shop."),
+        ("Aromi is a coffee shop by the river.", "Aromi is a coffee shop."),
+        ("Zizzi is a pub.",),
+    ]
+    texts = ["Aromi is a coffee shop by the river.", "Aromi is a coffee shop by the river.", "x"]
+    by_record = score_texts(restaurant, plain.inputs, texts)
+    by_group = score_texts(restaurant, grouped.inputs, texts)
+    assert by_record["bleu_grouped"] is None and by_group["bleu"] == by_record["bleu"]
+    assert by_group["bleu_grouped"] > by_group["bleu"]  # the 2nd text meets its group's ref
+    with pytest.raises(ConfigurationError, match="no column 'group'"):
+        load_reference(path, restaurant, bleu_group="group")
