@@ -25,7 +25,11 @@ class Adapter:
 def merge_adapter(model: Any, folder: Path) -> Any:
     """`model` with the LoRA adapter in `folder` merged into its weights (a plain
     transformers model again: generation runs at the base model's speed)."""
+    import warnings
+
     from peft import PeftModel
 
-    merged = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    with warnings.catch_warnings():  # peft asks transformers 5 a deprecated question
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        merged = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
     return merged.merge_and_unload()
