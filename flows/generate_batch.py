@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any, cast
 from uuid import UUID
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.client.schemas.objects import State
+from prefect.states import Completed
 
 from copydesk.inputs.sources import describe_source
+from copydesk.reports.batches import batch_verdict
 from flows.chunks import chunk_stages, run_chunk, settle_chunk, submit_chunk
 from tasks.batch import chunks_task, content_type_task, finish_task, generation_task
 from tasks.common import with_retries
@@ -41,7 +44,7 @@ def generate_batch(
     generation: dict[str, Any] | None = None,
     batch_id: int | None = None,
     images: bool = False,
-) -> dict[str, Any]:
+) -> State[dict[str, Any]]:
     """Generate review-ready copy for every record of `source`: a CSV/JSONL/JSON file, or
     the input files under a prefix of the object store (`store:inbox/products/`, or
     `s3://BUCKET/inbox/products/` naming the configured bucket).
@@ -52,6 +55,10 @@ def generate_batch(
     `image:` spec, COPYDESK_IMAGE_MODEL). `generation["model_version"]` names the tuned
     model version a new batch writes with (default: the content type's promoted one);
     a resumed batch keeps the version it started with.
+
+    Called, it returns the batch's summary; its final state is Completed, named "Mostly
+    fallback" (or "Mostly flagged") when the model's text was kept in fewer than half the
+    sections, with a message of the counts.
     """
     options = generation or {}
     if batch_id is None and (source is None or content_type is None):
@@ -80,7 +87,11 @@ def generate_batch(
             if images:  # for the chunk's items now in review; a failure leaves them there
                 _images(kind, item_ids, label)
             update_progress_artifact(progress, 100.0 * number / len(chunks))
-    return finish_task(batch_id)
+    summary = finish_task(batch_id)
+    name, message = batch_verdict(summary)
+    get_run_logger().info(message)
+    # Completed either way (the batch is done); the name tells a fallback-heavy batch apart
+    return Completed(name=name, message=message, data=summary)
 
 
 def _progress_artifact(batch_id: int) -> UUID:

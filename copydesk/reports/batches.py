@@ -70,6 +70,30 @@ def batch_summary(url: str, batch_id: int) -> dict[str, Any]:
         }
 
 
+MOSTLY_FALLBACK = 0.5  # a batch whose sections mostly did not keep the model's text
+
+
+def batch_verdict(summary: dict[str, Any]) -> tuple[str, str]:
+    """The run's final state name and message, as the Prefect run list shows them: a batch
+    whose sections mostly ended on the template fallback or flagged is named so, not
+    plain "Completed" like a clean one."""
+    decisions = summary.get("quality", {}).get("decisions", {}) or {}
+    sections = sum(decisions.values())
+    fallback, flagged = decisions.get("fallback", 0), decisions.get("flagged", 0)
+    model = decisions.get("passed", 0) + decisions.get("fixed", 0)
+    counts = summary.get("counts", {})
+    message = (
+        f"batch {summary.get('batch_id')}: {summary.get('total', 0)} item(s), "
+        f"{counts.get('pending_review', 0)} to review, {counts.get('failed', 0)} failed, "
+        f"{counts.get('quarantined', 0)} quarantined; {sections} section(s): {model} written "
+        f"by the model, {fallback} on the template fallback, {flagged} flagged"
+    )
+    if sections and (fallback + flagged) / sections >= MOSTLY_FALLBACK:
+        name = "Mostly flagged" if flagged > fallback else "Mostly fallback"
+        return name, f"{message}: the model wrote little of it"
+    return "Completed", message
+
+
 def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any]]:
     """One row per item (the first `limit`): status, failing checks, output key or error."""
     with session_scope(url, readonly=True) as session:

@@ -168,3 +168,34 @@ def test_runs_are_named_and_artifacts_published(database: str, fake: FakeGenerat
         artifacts[f"batch-{batch_id}-summary"]
     )
     assert "batches/" in str(artifacts[f"batch-{batch_id}-items"])
+
+
+def test_a_batch_the_model_barely_wrote_says_so_in_its_state_and_logs(
+    database: str, fake: FakeGenerator
+) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    fake.responder = lambda request: "Nothing to see here."  # every section falls back
+    state = generate_batch(
+        source=str(PRODUCTS), content_type="product_description", limit=2, return_state=True
+    )
+    assert state.is_completed() and state.name == "Mostly fallback"
+    assert "0 written by the model" in (state.message or "")
+    summary = state.result()
+    assert summary["counts"] == {"pending_review": 2}
+
+    async def logs() -> list[str]:
+        async with get_client() as client:
+            with session_scope(database) as session:
+                run_id = session.scalars(select(Generation.prefect_flow_run_id)).first()
+            found = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
+            return [log.message for log in found if log.level == 20]  # INFO
+
+    messages = asyncio.run(logs())
+    assert any(m.startswith("refine chunk 1/1: 2 done, 0 failed") for m in messages), messages
+    assert any("the model wrote little of it" in m for m in messages)
