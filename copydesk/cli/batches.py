@@ -13,12 +13,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from copydesk.content.types import load_content_type
 from copydesk.errors import ConfigurationError, CopydeskError
+from copydesk.generation.meter import METER
 from copydesk.settings import Settings, get_settings
 
 out = Console(soft_wrap=True)
@@ -203,10 +211,17 @@ def _run_flow_with_progress(
         MofNCompleteColumn(),
         TextColumn("{task.fields[state]}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=err,
         disable=quiet,
     )
     task = progress.add_task("run", total=None, batch=batch_id, state="starting")
+    texts = progress.add_task(
+        "texts", total=None, batch=batch_id, state="texts by the model", visible=False
+    )
+    per_item = _texts_per_item(content_type, generation)
+    start_texts, _ = METER.read()
 
     def poll() -> None:
         from copydesk.reports.batches import status_counts
@@ -219,6 +234,10 @@ def _run_flow_with_progress(
             done = sum(n for s, n in counts.items() if s in DONE_STATUSES)
             state = format_counts(counts)
             progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)
+            written = METER.read()[0] - start_texts
+            if written:  # the model at work inside a chunk: first attempts, then retries
+                expected = max(written, per_item * (sum(counts.values()) - done) + written)
+                progress.update(texts, total=expected, completed=written, visible=True)
 
     watcher = threading.Thread(target=poll, daemon=True)
     with progress:
@@ -237,6 +256,13 @@ def _run_flow_with_progress(
             stop.set()
             watcher.join()
     return result
+
+
+def _texts_per_item(content_type: str, generation: dict[str, Any]) -> int:
+    """The model's first-attempt texts per item: each section's candidates."""
+    kind = load_content_type(content_type)
+    override = generation.get("candidates")
+    return sum(override or section.candidates for section in kind.sections)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -56,6 +56,7 @@ from copydesk.generation.base import (
 )
 from copydesk.generation.bundled import BUNDLED_MODEL_ID, prepare_bundled_model
 from copydesk.generation.device import dtype_name, select_device, select_dtype
+from copydesk.generation.meter import METER
 from copydesk.hashing import sha256_file, sha256_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
@@ -339,6 +340,7 @@ class HFTextGenerator:
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
         eos_ids = _as_set(config.eos_token_id)
         logprobs = recorder.per_row or [[] for _ in prompts]
+        METER.add(len(prompts), sum(len(ids) for ids in new_tokens))
         return [
             self._result(
                 prompt, ids, int(n_in), seed, decoding, eos_ids, elapsed / len(prompts), scores

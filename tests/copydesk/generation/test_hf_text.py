@@ -196,7 +196,12 @@ def test_repetition_penalty_spares_the_prompt_and_counts_the_text() -> None:
 
 
 def test_results_carry_the_mean_token_logprob(generator: HFTextGenerator) -> None:
+    from copydesk.generation.meter import METER
+
+    before = METER.read()
     greedy, sampled = generator.generate(requests(GREEDY)[:1] + requests(SAMPLED, [7] * 6)[:1])
+    after = METER.read()  # what `copydesk run`'s bar shows inside a chunk
+    assert after[0] - before[0] == 2 and after[1] - before[1] >= greedy.tokens_out
     for result in (greedy, sampled):
         assert result.mean_logprob is not None and -20 < result.mean_logprob < 0
     # greedy picks the likeliest token at every step: on average likelier than a sample's
