@@ -223,14 +223,23 @@ def _run_flow_with_progress(
     per_item = _texts_per_item(content_type, generation)
     start_texts, _ = METER.read()
 
+    settings = get_settings()
+    linked = settings.prefect_api_url is None  # the ephemeral API has no UI to link to
+
     def poll() -> None:
-        from copydesk.reports.batches import status_counts
+        nonlocal linked
+        from copydesk.reports.batches import batch_flow_run, flow_run_url, status_counts
 
         while not stop.wait(0.5):
             try:
                 counts = status_counts(url, batch_id)
+                run_id = None if linked else batch_flow_run(url, batch_id)
             except SQLAlchemyError:  # a missed refresh of the bar is harmless
                 continue
+            if run_id is not None:
+                where = flow_run_url(settings.prefect_ui_url, settings.prefect_api_url, run_id)
+                progress.console.print(f"flow run: {where}", highlight=False)
+                linked = True
             done = sum(n for s, n in counts.items() if s in DONE_STATUSES)
             state = format_counts(counts)
             progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)

@@ -221,6 +221,18 @@ def status_counts(url: str, batch_id: int) -> dict[str, int]:
         return count_items_by_status(session=session, batch_id=batch_id)
 
 
+def flow_run_url(settings_ui_url: str | None, api_url: str | None, flow_run_id: str) -> str:
+    """The Prefect UI page of a flow run: the configured UI URL, else the API's server."""
+    base = (settings_ui_url or (api_url or "").removesuffix("/").removesuffix("/api")).rstrip("/")
+    return f"{base}/runs/flow-run/{flow_run_id}"
+
+
+def batch_flow_run(url: str, batch_id: int) -> str | None:
+    """The id of the flow run working on the batch (None before one attached)."""
+    with session_scope(url, readonly=True) as session:
+        return session.get_one(Batch, batch_id).prefect_flow_run_id
+
+
 def require_batch(url: str, batch_id: int) -> None:
     """A CopydeskError naming the batch when there is none with that id."""
     with session_scope(url, readonly=True) as session:

@@ -28,3 +28,13 @@ def test_a_batch_the_model_wrote_is_completed() -> None:
     name, message = batch_verdict(summary(passed=2, fixed=1, fallback=1))
     assert name == "Completed" and message.startswith("batch 3: 4 item(s), 4 to review")
     assert batch_verdict(summary())[0] == "Completed"  # nothing decided (all failed)
+
+
+def test_the_flow_run_url_uses_the_ui_url_else_the_api_server() -> None:
+    from copydesk.reports.batches import flow_run_url
+
+    run = "0b1c"
+    assert flow_run_url("http://ui:4200/", None, run) == "http://ui:4200/runs/flow-run/0b1c"
+    assert flow_run_url(None, "http://127.0.0.1:4299/api", run) == (
+        "http://127.0.0.1:4299/runs/flow-run/0b1c"
+    )
