@@ -61,7 +61,35 @@ def make_templates() -> Jinja2Templates:
     env.filters["show"] = show_value
     env.filters["when"] = show_time
     env.filters["compact_json"] = lambda value: json.dumps(value, sort_keys=True, default=str)
+    env.filters["check_words"] = lambda check: CHECK_WORDS.get(check, check.replace("_", " "))
+    env.filters["author_words"] = lambda decision: DECISION_WORDS.get(
+        str(getattr(decision, "value", decision)), decision
+    )
     return Jinja2Templates(env=env)
+
+
+# What each check looks for, in an editor's words (the identifier stays in a tooltip).
+CHECK_WORDS = {
+    "facts_present": "a fact is missing",
+    "no_invented_values": "a wrong or invented value",
+    "facts_once": "a fact said twice",
+    "grounding": "not in the input",
+    "subject": "about something else",
+    "claims": "an unverifiable claim",
+    "length": "length",
+    "repetition": "repeated words",
+    "unfinished": "unfinished sentence",
+    "grammar": "grammar or spelling",
+    "forbidden_phrases": "a forbidden phrase",
+    "leftovers": "prompt or markup left in",
+}
+# Who wrote a section's current text, from the refine decision.
+DECISION_WORDS = {
+    "passed": "written by the model",
+    "fixed": "written by the model, small fixes by the refiner",
+    "fallback": "written by the template: the model's attempts failed the checks",
+    "flagged": "the model's best attempt, still failing checks",
+}
 
 
 def show_value(value: Any) -> str:

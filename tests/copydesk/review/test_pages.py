@@ -109,9 +109,13 @@ def test_invented_content_is_marked_like_any_finding(desk: ReviewDesk, monkeypat
     html = desk.signed_in("alice").get(f"/items/{ids[0]}").text
     marks = re.findall(r'<mark class="sev-(\w+)" title="([^"]*)">([^<]*)</mark>', html)
     marked = {(title.split(":")[0], text) for _, title, text in marks}
-    assert {("grounding", "Liverpool&#39;s"), ("claims", "finest")} <= marked, marks
+    # the check in an editor's words: grounding, then claims
+    wanted = {("not in the input", "Liverpool&#39;s"), ("an unverifiable claim", "finest")}
+    assert wanted <= marked, marks
     assert "mentions &#39;Redhouse Pub&#39;" in html  # marked in part: a lint came first
     assert "do not mention" in html  # the suggestion, as the next attempt gets it
+    assert "the model&#39;s best attempt, still failing checks" in html  # who wrote it
+    assert "refine: flagged" not in html
 
 
 def test_user_content_is_escaped(desk: ReviewDesk) -> None:
