@@ -245,7 +245,8 @@ def _run_flow_with_progress(
             progress.update(task, total=sum(counts.values()) or None, completed=done, state=state)
             written = METER.read()[0] - start_texts
             if written:  # the model at work inside a chunk: first attempts, then retries
-                expected = max(written, per_item * (sum(counts.values()) - done) + written)
+                waiting = sum(n for s, n in counts.items() if s in ("ingested", "planned"))
+                expected = written + per_item * waiting  # first attempts still to write
                 progress.update(texts, total=expected, completed=written, visible=True)
 
     watcher = threading.Thread(target=poll, daemon=True)

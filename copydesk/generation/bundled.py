@@ -75,7 +75,10 @@ def convert_gguf(gguf: Path, folder: Path, digest: str) -> None:
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
+    # One step of Copydesk's own progress, not three of transformers' bars on the terminal
+    transformers_logging.disable_progress_bar()
     # Both from the GGUF file of an installed package: the Hub is never asked (bandit B615)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)  # nosec B615
     loaded = AutoModelForCausalLM.from_pretrained(  # nosec B615
