@@ -180,9 +180,8 @@ class TokenLogprobs(LogitsProcessor):  # type: ignore[misc]
         self.previous: torch.Tensor | None = None
         self.per_row: list[list[float]] = []
 
-    def _take(self, chosen: torch.Tensor) -> None:
-        assert self.previous is not None
-        picked = self.previous.gather(1, chosen.view(-1, 1).to(self.previous.device)).view(-1)
+    def _take(self, previous: torch.Tensor, chosen: torch.Tensor) -> None:
+        picked = previous.gather(1, chosen.view(-1, 1).to(previous.device)).view(-1)
         if not self.per_row:
             self.per_row = [[] for _ in range(picked.shape[0])]
         for row, value in zip(self.per_row, picked.tolist(), strict=True):
@@ -190,13 +189,13 @@ class TokenLogprobs(LogitsProcessor):  # type: ignore[misc]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if self.previous is not None:
-            self._take(input_ids[:, -1])
+            self._take(self.previous, input_ids[:, -1])
         self.previous = torch.log_softmax(scores.float(), dim=-1)
         return scores
 
     def finish(self, last_tokens: torch.Tensor) -> None:
         if self.previous is not None:
-            self._take(last_tokens)
+            self._take(self.previous, last_tokens)
             self.previous = None
 
 
