@@ -205,7 +205,14 @@ def evaluate(
     systems = [_system(content_type, first)] + [_system(content_type, c) for c in compare or []]
     kind = load_content_type(content_type)
     only = _held_out_inputs(systems) if held_out else None
-    refs = load_reference(reference, kind, limit=limit, text_column=text_column, only_inputs=only)
+    refs = load_reference(
+        reference,
+        kind,
+        limit=limit,
+        text_column=text_column,
+        only_inputs=only,
+        bleu_group=bleu_group,
+    )
     if not refs.inputs:
         raise ConfigurationError(
             f"{reference} has no usable reference rows for {content_type!r} "

@@ -92,3 +92,29 @@ def test_clear_errors(args: list[str], message: str, capsys: pytest.CaptureFixtu
     migrate.upgrade(url)
     with session_scope(url, readonly=True) as session:
         assert session.query(Batch).count() == 0  # nothing started
+
+
+def test_eval_groups_bleu_references_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+    import json
+
+    original = "name[Aromi], eatType[coffee shop], area[riverside]"
+    path = tmp_path / "cleaned.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["mr", "ref", "orig_mr"])
+        writer.writerow([original, "Aromi is a coffee shop in the riverside area.", original])
+        writer.writerow(["name[Aromi], eatType[coffee shop]", "Aromi is a coffee shop.", original])
+    args = ["eval", "--type", "restaurant", "--reference", str(path), "--fallback", "--json"]
+
+    assert cli(*args, "--bleu-group", "orig_mr") == 0
+    (score,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert score["reference"]["bleu_group"] == "orig_mr"
+    assert score["bleu_grouped"] is not None and score["bleu_grouped"] >= score["bleu"]
+    assert cli(*args) == 0
+    (plain,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert plain["bleu_grouped"] is None
+    assert cli(*args, "--held-out") == 1
+    assert "--held-out needs a model version" in capsys.readouterr().err
