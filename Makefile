@@ -40,7 +40,7 @@ unit: setup  ## only the fast tests (no servers, no real model)
 	$(PY) -m pytest -q -m "not integration and not slow"
 
 run: setup  ## the main job: generate-batch on the bundled restaurant samples (SQLite, local store, bundled model + its shipped adapter)
-	$(VENV)/bin/copydesk run templates/restaurant/samples/quickstart.csv --type restaurant
+	$(VENV)/bin/copydesk run templates/restaurant/samples/unseen.csv --type restaurant
 
 screenshots: setup  ## refresh docs/screenshots/ (the review desk in headless Chromium); tests never write there
 	$(PY) -m pytest -q tests/copydesk/review/test_browser.py -k test_screenshots --screenshots docs/screenshots
