@@ -254,7 +254,10 @@ def test_an_item_without_a_plan_fails_and_the_rest_are_refined(
     ingest_batch(database_url, batch_id)
     with session_scope(database_url, readonly=True) as session:
         ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
-    generator, options = FakeGenerator(responder=echo_facts), GenerationOptions(max_attempts=1, candidates=1)
+    generator, options = (
+        FakeGenerator(responder=echo_facts),
+        GenerationOptions(max_attempts=1, candidates=1),
+    )
     plan_chunk(database_url, ids, kind)
     generate_chunk(database_url, ids, generator, options, RunIds("flow", "generate"))
     lost, plans = ids[1], repo.latest_plans  # its plan is gone, as if deleted meanwhile

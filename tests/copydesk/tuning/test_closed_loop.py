@@ -77,7 +77,9 @@ def next_batch(settings: Settings, store: LocalStore) -> int:
     url = settings.resolved_database_url
     batch_id = start_batch(url, content_type="restaurant", source=RESTAURANTS, options={})
     ingest_batch(url, batch_id)
-    options = GenerationOptions(**batch_generation(url, batch_id, {"max_attempts": 1, "candidates": 1}))
+    options = GenerationOptions(
+        **batch_generation(url, batch_id, {"max_attempts": 1, "candidates": 1})
+    )
     with session_scope(url, readonly=True) as session:
         ids = item_ids(session=session, batch_id=batch_id, statuses=(ItemStatus.INGESTED,))
     generator = version_generator(settings, options.model_version_id)
