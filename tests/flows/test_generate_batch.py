@@ -174,6 +174,7 @@ def test_a_batch_the_model_barely_wrote_says_so_in_its_state_and_logs(
     database: str, fake: FakeGenerator
 ) -> None:
     import asyncio
+    import time
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
@@ -196,6 +197,12 @@ def test_a_batch_the_model_barely_wrote_says_so_in_its_state_and_logs(
             )
             return [log.message for log in found if log.level == 20]  # INFO
 
-    messages = asyncio.run(logs())
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)  # logs reach the API in the background
+    deadline, messages = time.monotonic() + 30, asyncio.run(logs())
+    while not any("the model wrote little" in m for m in messages) and time.monotonic() < deadline:
+        time.sleep(0.5)  # bounded: the worker may still be sending the last batch
+        messages = asyncio.run(logs())
     assert any(m.startswith("refine chunk 1/1: 2 done, 0 failed") for m in messages), messages
     assert any("the model wrote little of it" in m for m in messages)
