@@ -49,6 +49,10 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         if name.startswith("COPYDESK_") and name != "COPYDESK_TEST_REQUIRE_SERVICES":
             monkeypatch.delenv(name)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    # `copydesk run` called in process quiets Prefect's console for its progress bar
+    # (os.environ.setdefault); a later test, or a server it starts, must not inherit that.
+    monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", raising=False)
+    monkeypatch.delenv("PREFECT_LOGGING_LEVEL", raising=False)
     prepare_environment()
     home = tmp_path / "home"
     monkeypatch.setenv("COPYDESK_HOME", str(home))

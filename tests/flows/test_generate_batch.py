@@ -171,10 +171,15 @@ def test_runs_are_named_and_artifacts_published(database: str, fake: FakeGenerat
 
 
 def test_a_batch_the_model_barely_wrote_says_so_in_its_state_and_logs(
-    database: str, fake: FakeGenerator
+    database: str, fake: FakeGenerator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
+    import logging
     import time
+
+    # INFO, whatever an earlier test's CLI call left in this process's logging set-up
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
