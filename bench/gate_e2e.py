@@ -19,7 +19,6 @@ Appends a JSON line to bench/results/gate_e2e.jsonl and rewrites bench/results/g
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import RESULTS, SHARED_CPU, code_version, machine
+from bench.support import SHARED_CPU, code_version, machine, record_run
 from copydesk.runtime import prepare_environment
 
 DEVSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset-cleaned.csv"
@@ -215,10 +214,7 @@ def main() -> None:
     table = render(row)
     print(table)
     if not args.no_write:
-        RESULTS.mkdir(exist_ok=True)
-        with (RESULTS / "gate_e2e.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (RESULTS / "gate_e2e.md").write_text(table, encoding="utf-8")
+        record_run("gate_e2e", row, lambda runs: render(runs[-1]))
 
 
 if __name__ == "__main__":
