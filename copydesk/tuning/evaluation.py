@@ -62,13 +62,17 @@ def eval_inputs(examples: Sequence[Example], limit: int | None = None) -> list[E
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """Corpus BLEU (0-1) against every reference of each hypothesis (sacrebleu pads)."""
+    """Corpus BLEU (0-1) against every reference of each hypothesis. Inputs with fewer
+    references are padded with `None`, which sacrebleu skips (an empty string would count
+    as a reference of length 0)."""
     import sacrebleu
 
     if not hypotheses:
         return 0.0
     width = max(len(refs) for refs in references)
-    streams = [[refs[i] if i < len(refs) else "" for refs in references] for i in range(width)]
+    streams: list[list[str | None]] = [
+        [refs[i] if i < len(refs) else None for refs in references] for i in range(width)
+    ]
     return float(sacrebleu.corpus_bleu(list(hypotheses), streams).score) / 100
 
 

@@ -43,6 +43,17 @@ def test_bleu_is_against_all_references_on_a_0_to_1_scale() -> None:
     assert bleu([], []) == 0.0
 
 
+def test_bleu_with_unequal_reference_counts_pads_without_inventing_a_reference() -> None:
+    hypotheses = ["Cat sat.", "A dog ran in the park."]
+    first = ["The cat sat on the mat today."]
+    # a duplicate reference for the second input widens the streams to two, so the first
+    # input is padded; the padding must not count as a (length 0) reference for it
+    single = bleu(hypotheses, [first, ["A dog ran in the park."]])
+    padded = bleu(hypotheses, [first, ["A dog ran in the park."] * 2])
+    assert 0 < single < 1
+    assert padded == pytest.approx(single)
+
+
 def test_slot_errors_are_the_e2e_ones(restaurant: ContentType, examples: list[Example]) -> None:
     inputs = eval_inputs(examples, limit=1)  # Alimentum, city centre, not family-friendly
     right = score_texts(
