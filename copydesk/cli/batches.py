@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from copydesk.cli.home import ready_home
 from copydesk.content.types import load_content_type
 from copydesk.errors import ConfigurationError, CopydeskError
 from copydesk.generation.meter import METER
@@ -93,8 +94,7 @@ def run(
     # Prefect API (its UI shows them), only the console handler is quiet.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     settings = get_settings()
-    url = settings.resolved_database_url
-    _ensure_schema(url)
+    url = ready_home()
     from copydesk.pipeline.batch import resume_point, start_batch
 
     if images and content_type is not None:  # fail before a batch starts
@@ -176,18 +176,6 @@ def _checked_source(text: str, settings: Settings) -> str:
         return str(source.path.resolve())
     list_source(source, create_store(settings))  # unreachable, or nothing to read: one line
     return str(source)
-
-
-def _ensure_schema(url: str) -> None:
-    from copydesk.storage import create_store
-    from copydesk.tuning.shipped import install_shipped_versions
-    from db.migrate import require_head, safe_url
-
-    if require_head(url, create=True):
-        err.print(f"created the database schema in {safe_url(url)}", highlight=False)
-    settings = get_settings()
-    for name in install_shipped_versions(settings, create_store(settings)):
-        err.print(f"installed the shipped model version {name}", highlight=False)
 
 
 def _run_flow_with_progress(

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from copydesk.cli.generation import models as configured_models
+from copydesk.cli.home import ready_home
 from copydesk.settings import get_settings
 
 out = Console(soft_wrap=True)
@@ -115,16 +116,3 @@ def export(
     settings = get_settings()
     found = export_version(settings, create_store(settings), version, to)
     out.print(f"wrote {found.name} to {to}", highlight=False, markup=False)
-
-
-def ready_home() -> str:
-    """The database URL, its schema at head, and the shipped model versions installed."""
-    from copydesk.storage import create_store
-    from copydesk.tuning.shipped import install_shipped_versions
-    from db.migrate import require_head
-
-    settings = get_settings()
-    url = settings.resolved_database_url
-    require_head(url, create=True)
-    install_shipped_versions(settings, create_store(settings))
-    return url

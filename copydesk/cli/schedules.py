@@ -114,9 +114,9 @@ def serve(
     settings = get_settings()
     api = _require_server(settings, "copydesk serve")
     config = load_config()
-    from copydesk.cli.batches import _ensure_schema
+    from copydesk.cli.home import ready_home
 
-    _ensure_schema(settings.resolved_database_url)
+    ready_home()
     os.environ["COPYDESK_CONFIG"] = str(config.path)  # the flow runs read the same file
     _print_serving(config, api, _ui_url(settings, api))
     from flows.serve import serve_config

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from copydesk.cli.home import ready_home
 from copydesk.errors import ConfigurationError
 from copydesk.settings import get_settings
 
@@ -65,7 +66,7 @@ def tune(
     if reference is not None and not reference.is_file():
         raise ConfigurationError(f"cannot read {reference}: no such file")
     settings = get_settings()
-    _ensure_schema(settings.resolved_database_url)
+    ready_home()
     hyper = TuneSettings(
         method=method,  # type: ignore[arg-type]  # checked above
         steps=steps,
@@ -199,8 +200,7 @@ def evaluate(
         raise ConfigurationError("give one of --model-version, --base and --fallback")
     if not reference.is_file():
         raise ConfigurationError(f"cannot read {reference}: no such file")
-    settings = get_settings()
-    _ensure_schema(settings.resolved_database_url)
+    ready_home()
     first = "base" if base else "fallback" if fallback else model_version
     systems = [_system(content_type, first)] + [_system(content_type, c) for c in compare or []]
     kind = load_content_type(content_type)
@@ -313,9 +313,3 @@ def score_table(scores: list[dict[str, Any]]) -> Table:
             values.append("-" if value is None else str(value))
         table.add_row(label, *values)
     return table
-
-
-def _ensure_schema(url: str) -> None:
-    from copydesk.cli.models import ready_home
-
-    ready_home()

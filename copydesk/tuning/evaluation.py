@@ -73,7 +73,8 @@ def bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> floa
     streams: list[list[str | None]] = [
         [refs[i] if i < len(refs) else None for refs in references] for i in range(width)
     ]
-    return float(sacrebleu.corpus_bleu(list(hypotheses), streams).score) / 100
+    score = sacrebleu.corpus_bleu(list(hypotheses), streams)  # type: ignore[arg-type]
+    return float(score.score) / 100
 
 
 def score_texts(
