@@ -68,6 +68,15 @@ def run(
             max=16,
         ),
     ] = None,
+    beams: Annotated[
+        int | None,
+        typer.Option(
+            help="Beam search for the first attempt's first text, with this many beams; 1 is "
+            "greedy (default: each section's manifest `beams:`, else 1).",
+            min=1,
+            max=16,
+        ),
+    ] = None,
     resume: Annotated[
         int | None, typer.Option("--resume", help="Resume batch ID where it stopped.")
     ] = None,
@@ -130,6 +139,7 @@ def run(
             "temperature": temperature,
             "max_attempts": max_attempts,
             "candidates": candidates,
+            "beams": beams,
             "images": images,
             "model_version": model_version,
         }

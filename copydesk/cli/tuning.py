@@ -178,6 +178,12 @@ def evaluate(
         int | None,
         typer.Option(min=1, max=16, help="Texts per attempt, as in `run` (default: manifest)."),
     ] = None,
+    beams: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=16, help="Beams of the first text, as in `run` (default: manifest)."
+        ),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="The reference file's text column.")] = "ref",
     bleu_group: Annotated[
         str | None,
@@ -218,7 +224,7 @@ def evaluate(
             f"{reference} has no usable reference rows for {content_type!r} "
             f"({refs.quarantined} quarantined)"
         )
-    scores = [_score(kind, refs, system, max_attempts, candidates) for system in systems]
+    scores = [_score(kind, refs, system, max_attempts, candidates, beams) for system in systems]
     if store:
         _store(systems, scores)
     if as_json:
@@ -257,7 +263,12 @@ def _system(content_type: str, requested: str | None) -> System:
 
 
 def _score(
-    kind: Any, refs: Any, system: System, max_attempts: int, candidates: int | None = None
+    kind: Any,
+    refs: Any,
+    system: System,
+    max_attempts: int,
+    candidates: int | None = None,
+    beams: int | None = None,
 ) -> dict[str, Any]:
     from copydesk.pipeline.types import GenerationOptions
     from copydesk.tuning.scorecard import SilentGenerator, score_model
@@ -272,7 +283,10 @@ def _score(
 
         generator = version_generator(get_settings(), version_id)
         options = GenerationOptions(
-            max_attempts=max_attempts, model_version_id=version_id, candidates=candidates
+            max_attempts=max_attempts,
+            model_version_id=version_id,
+            candidates=candidates,
+            beams=beams,
         )
     return score_model(kind, refs, generator, label=label, options=options)
 

@@ -147,6 +147,7 @@ class SectionPlan:
     max_new_tokens: int
     tone: str | None
     candidates: int = 1  # texts per attempt; the checks choose among them
+    beams: int = 1  # beam search for the first attempt's first candidate (1: greedy)
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,9 @@ class SectionSpec(_Strict):
     # texts the model writes per attempt (the greedy one, then seeded samples, in one
     # batched call); the checks choose among them
     candidates: int = Field(default=1, ge=1, le=16)
+    # the first attempt's first candidate by beam search of this many beams (1: greedy);
+    # a tuned model's beam text is closer to its references, at ~beams times the compute
+    beams: int = Field(default=1, ge=1, le=16)
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> SectionSpec:

@@ -209,10 +209,11 @@ def logits_processors(
     decoding: Decoding, prompt_width: int, seeds: Sequence[int | None], device: str
 ) -> LogitsProcessorList:
     """The processors of one bucket: the token log-probabilities recorder first (on the
-    model's own scores), the repetition penalty over the generated tokens only (the first
+    model's own scores; not for beam search), the repetition penalty over the generated tokens only (the first
     `prompt_width` ids are the left-padded prompts), then the seeded sampler unless
     greedy."""
-    processors = LogitsProcessorList([TokenLogprobs()])
+    # beam search reorders its hypotheses every step: it scores them itself
+    processors = LogitsProcessorList([] if decoding.num_beams > 1 else [TokenLogprobs()])
     if decoding.repetition_penalty != 1.0:
         processors.append(
             RepetitionPenaltyLogitsProcessor(decoding.repetition_penalty, prompt_width)
@@ -313,15 +314,22 @@ class HFTextGenerator:
         encoded = tokenizer(
             prompts, return_tensors="pt", padding=True, add_special_tokens=False
         ).to(device)
+        beams = decoding.num_beams > 1
         config = GenerationConfig(
             max_new_tokens=decoding.max_new_tokens,
             do_sample=False,
+            num_beams=decoding.num_beams,
+            early_stopping=beams,
+            length_penalty=1.0,
+            return_dict_in_generate=beams,
+            output_scores=beams,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=model.generation_config.eos_token_id or tokenizer.eos_token_id,
             bos_token_id=model.generation_config.bos_token_id,
             stop_strings=list(decoding.stop) or None,
         )
-        processors = logits_processors(decoding, int(encoded["input_ids"].shape[1]), seeds, device)
+        width = int(encoded["input_ids"].shape[1])
+        processors = logits_processors(decoding, width, seeds, device)
         started = time.perf_counter()
         with torch.inference_mode():
             output = model.generate(
@@ -331,14 +339,23 @@ class HFTextGenerator:
                 tokenizer=tokenizer,
             )
         elapsed = time.perf_counter() - started
-        generated = output[:, encoded["input_ids"].shape[1] :]
-        recorder = processors[0]
-        if generated.shape[1]:
-            recorder.finish(generated[:, -1])
+        sequences = output.sequences if beams else output
+        generated = sequences[:, width:]
         new_tokens = generated.tolist()
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
         eos_ids = _as_set(config.eos_token_id)
-        logprobs = recorder.per_row or [[] for _ in prompts]
+        if beams:
+            # the beam's score: its log-probability per token (length penalty 1), after
+            # the repetition penalty; one value per row, repeated to fit `mean_logprob`
+            logprobs = [
+                [float(score)] * len(ids)
+                for score, ids in zip(output.sequences_scores.tolist(), new_tokens, strict=True)
+            ]
+        else:
+            recorder = processors[0]
+            if generated.shape[1]:
+                recorder.finish(generated[:, -1])
+            logprobs = recorder.per_row or [[] for _ in prompts]
         METER.add(len(prompts), sum(len(ids) for ids in new_tokens))
         return [
             self._result(

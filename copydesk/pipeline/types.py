@@ -37,16 +37,22 @@ class GenerationOptions:
     model_version_id: int | None = None
     # Texts per attempt for every section (None: each section's manifest `candidates:`).
     candidates: int | None = None
+    # Beams of the first attempt's first candidate (None: each section's manifest
+    # `beams:`; 1 decodes greedily).
+    beams: int | None = None
 
     def candidates_for(self, section: SectionPlan) -> int:
         return self.candidates or section.candidates
+
+    def beams_for(self, section: SectionPlan) -> int:
+        return self.beams or section.beams
 
     def requests(
         self, section: SectionPlan, prompt: str, input_sha256: str, attempt: int, *, retry: bool
     ) -> list[GenerationRequest]:
         """An attempt's candidates, made in one batched call: the first attempt's first
-        candidate decodes as configured (greedy by default); the others, and every retry,
-        sample with their own seed."""
+        candidate decodes as configured (greedy by default, by beam search with `beams`);
+        the others, and every retry, sample with their own seed."""
         return [
             GenerationRequest.chat(
                 prompt,
@@ -57,6 +63,7 @@ class GenerationOptions:
         ]
 
     def decoding(self, section: SectionPlan, *, retry: bool = False) -> Decoding:
+        sampled = retry or self.temperature > 0
         return Decoding(
             max_new_tokens=section.max_new_tokens,
             temperature=max(self.temperature, self.retry_temperature)
@@ -65,6 +72,7 @@ class GenerationOptions:
             top_k=self.top_k,
             top_p=self.retry_top_p if retry and self.top_p is None else self.top_p,
             repetition_penalty=self.repetition_penalty,
+            num_beams=1 if sampled else self.beams_for(section),
         )
 
 

@@ -206,3 +206,33 @@ def test_results_carry_the_mean_token_logprob(generator: HFTextGenerator) -> Non
         assert result.mean_logprob is not None and -20 < result.mean_logprob < 0
     # greedy picks the likeliest token at every step: on average likelier than a sample's
     assert greedy.mean_logprob > sampled.mean_logprob
+
+
+def test_beam_search_is_deterministic_scored_and_batched(generator: HFTextGenerator) -> None:
+    beams = Decoding(max_new_tokens=24, num_beams=4)
+    batched = generator.generate(requests(beams)[:4])
+    again = generator.generate(requests(beams)[:4])
+    alone = generator.generate(requests(beams)[2:3])[0]
+    greedy = generator.generate(requests(GREEDY)[:4])
+    assert [r.text for r in batched] == [r.text for r in again]
+    assert alone.text == batched[2].text
+    assert all(r.text and 0 < r.tokens_out <= 24 for r in batched)
+    # its own search, not greedy decoding under another name
+    assert any(b.text != g.text for b, g in zip(batched, greedy, strict=True))
+    # the beam's score: a log-probability per token, on the scale of greedy's
+    for result in batched:
+        assert result.mean_logprob is not None and -20 < result.mean_logprob < 0
+    # no log-prob recorder (beam search reorders its rows); the penalty stays
+    assert len(logits_processors(beams, 3, [None], "cpu")) == 0
+    assert (
+        len(logits_processors(Decoding(num_beams=4, repetition_penalty=1.1), 3, [None], "cpu")) == 1
+    )
+
+
+def test_beam_search_needs_deterministic_decoding() -> None:
+    with pytest.raises(ValueError, match="temperature 0"):
+        Decoding(num_beams=4, temperature=0.7)
+    with pytest.raises(ValueError, match="num_beams"):
+        Decoding(num_beams=0)
+    assert "num_beams" not in Decoding().as_dict()  # lineage as before beams
+    assert Decoding(num_beams=4).as_dict()["num_beams"] == 4

@@ -107,6 +107,36 @@ def test_the_manifest_sets_candidates_and_the_option_overrides_it() -> None:
     assert GenerationOptions(candidates=5).candidates_for(plan) == 5
 
 
+def test_beams_decode_only_the_first_attempts_first_candidate(
+    database_url: str, tmp_path: Path
+) -> None:
+    generator = FakeGenerator(responder=lambda request: BAD)
+    options = GenerationOptions(candidates=2, max_attempts=2, beams=4)
+    item_id = run_one(database_url, tmp_path, generator, options)
+
+    assert [r.decoding.num_beams for r in generator.history] == [4, 1, 1, 1]
+    assert [r.decoding.greedy for r in generator.history] == [True, False, False, False]
+    generations, _, _ = rows(database_url, item_id)
+    assert generations[0].decoding["num_beams"] == 4  # the lineage says how it was decoded
+    assert "num_beams" not in generations[1].decoding
+
+
+def test_the_manifest_sets_beams_and_the_option_overrides_it() -> None:
+    from copydesk.content.outline import Outline, render_plan
+
+    kind = load_content_type("restaurant")
+    outline = render_plan(kind, {name: None for name in kind.fields} | {"name": "Aromi"})
+    plan = outline.sections[0]
+    assert plan.beams == kind.section(plan.name).beams == 4  # restaurant searches 4 beams
+    assert GenerationOptions().beams_for(plan) == 4
+    assert GenerationOptions(beams=1).decoding(plan).num_beams == 1
+    # sampling never searches beams; nor does a plan stored before beams existed
+    assert GenerationOptions(temperature=0.7).decoding(plan).num_beams == 1
+    stored = outline.as_dict()
+    del stored["sections"][0]["beams"]
+    assert Outline.from_dict(stored).sections[0].beams == 1
+
+
 def finding(severity: str) -> CheckFinding:
     return CheckFinding("facts_present", severity, "x")
 
