@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from contextlib import closing
@@ -25,6 +26,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from copydesk.cli.home import ready_home
+from copydesk.cli.interrupts import exit_now, signal_of, stop_on_sigterm
 from copydesk.content.types import load_content_type
 from copydesk.errors import ConfigurationError, CopydeskError
 from copydesk.generation.meter import METER
@@ -153,17 +155,29 @@ def run(
     if source is None or content_type is None:  # a batch always records both
         raise ConfigurationError(f"batch {batch_id} names no source or content type")
     started = time.perf_counter()
-    summary = _run_flow_with_progress(
-        url,
-        batch_id,
-        source,
-        content_type,
-        limit,
-        chunk_size or settings.chunk_size,
-        {"temperature": temperature, "max_attempts": max_attempts},
-        quiet=as_json,
-        images=images,
-    )
+    try:
+        with stop_on_sigterm():
+            summary = _run_flow_with_progress(
+                url,
+                batch_id,
+                source,
+                content_type,
+                limit,
+                chunk_size or settings.chunk_size,
+                {"temperature": temperature, "max_attempts": max_attempts},
+                quiet=as_json,
+                images=images,
+            )
+    except BaseException as exc:
+        signum = signal_of(exc)
+        if signum is None:
+            raise
+        err.print(
+            f"stopped ({signal.Signals(signum).name}): batch {batch_id} keeps what it "
+            f"finished; go on with: copydesk run --resume {batch_id}",
+            highlight=False,
+        )
+        exit_now(signum)
     summary["duration_s"] = round(time.perf_counter() - started, 2)
     _print_summary(summary)
     if as_json:

@@ -75,8 +75,12 @@ class OpenAICompatibleGenerator:
         if not requests:
             return []
         workers = min(self.options.concurrency, len(requests))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai")
+        try:
             return list(pool.map(self._one, requests))
+        finally:
+            # all done, or interrupted (Ctrl-C, SIGTERM): never wait for calls in flight
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._client.close()
