@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import RESULTS, SHARED_CPU, code_version, machine
+from bench.support import SHARED_CPU, code_version, machine, record_run
 from copydesk.runtime import prepare_environment
 
 DEVSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset-cleaned.csv"
@@ -193,14 +193,10 @@ def main() -> None:
         "smoke": args.smoke,
         **row,
     }
-    table = render(row)
-    print(table)
+    print(render(row))
     print(json.dumps(row, ensure_ascii=False))
     if not args.no_write:
-        RESULTS.mkdir(exist_ok=True)
-        with (RESULTS / "tune.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (RESULTS / "tune.md").write_text(table, encoding="utf-8")
+        record_run("tune", row, lambda runs: render(runs[-1]))
 
 
 if __name__ == "__main__":
