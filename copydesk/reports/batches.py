@@ -95,7 +95,8 @@ def batch_verdict(summary: dict[str, Any]) -> tuple[str, str]:
 
 
 def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any]]:
-    """One row per item (the first `limit`): status, failing checks, output key or error."""
+    """One row per item (the first `limit`): status, failing checks, output key or error,
+    and its page in the review app."""
     with session_scope(url, readonly=True) as session:
         items = session.scalars(
             select(Item).where(Item.batch_id == batch_id).order_by(Item.id).limit(limit)
@@ -126,9 +127,15 @@ def items_table(url: str, batch_id: int, limit: int = 500) -> list[dict[str, Any
                 "failing_checks": ", ".join(sorted(failing.get(item.id, ()))),
                 "output": keys.get(item.id) or "",
                 "error": (item.error or "")[:200],
+                "review": review_item_url(item.id),
             }
             for item in items
         ]
+
+
+def review_item_url(item_id: int) -> str:
+    """An item's page in the review app."""
+    return f"{get_settings().review_url.rstrip('/')}/items/{item_id}"
 
 
 def review_queue_url(batch_id: int) -> str:

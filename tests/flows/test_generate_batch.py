@@ -168,6 +168,7 @@ def test_runs_are_named_and_artifacts_published(database: str, fake: FakeGenerat
         artifacts[f"batch-{batch_id}-summary"]
     )
     assert "batches/" in str(artifacts[f"batch-{batch_id}-items"])
+    assert "http://127.0.0.1:8000/items/" in str(artifacts[f"batch-{batch_id}-items"])
 
 
 def test_a_batch_the_model_barely_wrote_says_so_in_its_state_and_logs(
