@@ -1,9 +1,15 @@
 """One item in full, as an editor sees it: its record, current text per section with the
-findings at their spans, revisions, reviews and the model attempts (lineage). Plain data
-out (frozen dataclasses), so the web app, the CLI and tests share it."""
+findings at their spans (`marked_text`), what the model wrote in each round
+(`model_attempts`), the revisions with word-level changes (`word_diff`) and who made them
+(`authorship`), reviews and the model calls (lineage). Plain data out (frozen
+dataclasses), so the web app, the CLI and tests share it; check ids stay data for the
+caller to word.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copydesk.content.outline import Outline
-from copydesk.desk.decisions import text_diff
+from copydesk.desk.authorship import (
+    changes_words,
+    revision_author_words,
+    section_author_words,
+)
+from copydesk.desk.marked_text import FindingView, Segment, finding_view, highlight
+from copydesk.desk.model_attempts import RoundView, model_rounds
 from copydesk.desk.review_queue import label_of
+from copydesk.desk.word_diff import DiffSegment, word_diff
 from copydesk.errors import CopydeskError
 from db import repository as repo
 from db.models import (
@@ -22,28 +35,11 @@ from db.models import (
     Finding,
     Generation,
     Item,
+    RefineDecision,
+    Refinement,
     Revision,
 )
 from db.session import session_scope
-
-
-@dataclass(frozen=True)
-class FindingView:
-    section: str | None
-    check: str
-    severity: str
-    message: str
-    suggestion: str | None
-    span_start: int | None
-    span_end: int | None
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of a section's text; `finding` indexes the section's findings when marked."""
-
-    text: str
-    finding: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,20 @@ class SectionView:
     segments: list[Segment]
     facts: dict[str, Any]
     decision: str | None  # the refine stage's decision, for model/refiner text
+    author_words: str = ""  # who wrote the current text, in plain words
+    discarded_because: list[str] | None = None  # fallback: the checks the model's text failed
+
+
+@dataclass(frozen=True)
+class SectionChange:
+    """One section of a revision: its diff from the parent's (or its text, for the first)."""
+
+    section: str
+    segments: list[DiffSegment]
+
+    @property
+    def changed(self) -> bool:
+        return any(s.change != "same" for s in self.segments)
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,11 @@ class RevisionView:
     author: str
     created_at: datetime
     text: str
-    diff_from_parent: str
     outputs: dict[str, Any]
+    author_words: str  # "the model (version x)", "the template fallback", "editor alice"
+    changes_words: str  # what the diff from the parent shows ("" without a parent)
+    changes: list[SectionChange]
+    generation_round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,30 +139,21 @@ class ItemDetail:
     generations: list[GenerationView]
     image_key: str | None
     batch_flow_run_id: str | None
+    rounds: list[RoundView]
+    same_text_as_before: bool  # the latest regeneration gave back the text it replaced
 
 
-def highlight(text: str, findings: list[FindingView]) -> list[Segment]:
-    """Split `text` into plain and marked segments at the findings' spans (overlaps: the
-    earlier finding keeps the overlap; spans outside the text are ignored)."""
-    spans = sorted(
-        (f.span_start, f.span_end, index)
-        for index, f in enumerate(findings)
-        if f.span_start is not None
-        and f.span_end is not None
-        and 0 <= f.span_start < f.span_end <= len(text)
-    )
-    segments, cursor = [], 0
-    for start, end, index in spans:
-        if end <= cursor:
-            continue
-        start = max(start, cursor)
-        if start > cursor:
-            segments.append(Segment(text[cursor:start]))
-        segments.append(Segment(text[start:end], index))
-        cursor = end
-    if cursor < len(text):
-        segments.append(Segment(text[cursor:]))
-    return segments
+_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t].*)?\n?", re.MULTILINE)
+
+
+def shown_sections(revision: Revision, names: Sequence[str]) -> dict[str, str]:
+    """A revision's text per section (in `names` order, then any others); a revision
+    without section texts is one unnamed section, its Markdown headings dropped."""
+    sections = dict(revision.sections or {})
+    if not sections:
+        return {"": _HEADING.sub("", revision.text).strip()}
+    ordered = {name: sections[name] for name in names if name in sections}
+    return ordered | sections
 
 
 def item_detail(url: str, item_id: int) -> ItemDetail:
@@ -164,22 +168,27 @@ def item_detail(url: str, item_id: int) -> ItemDetail:
                 select(Revision).where(Revision.item_id == item_id).order_by(Revision.id)
             )
         )
-        current = revisions[-1] if revisions else None
         plan_row = repo.latest_plan(session=session, item_id=item_id)
         plans = (
             {s.name: s for s in Outline.from_dict(plan_row.outline).sections} if plan_row else {}
         )
-        sections = _sections(session, item, current, plans)
-        by_id = {r.id: r for r in revisions}
+        generations = list(
+            session.scalars(
+                select(Generation).where(Generation.item_id == item_id).order_by(Generation.id)
+            )
+        )
+        refinements = repo.refinements_of(session=session, item_id=item_id)
+        reviews = repo.reviews_of(session=session, item_id=item_id)
+        rounds = model_rounds(session, item_id, list(plans), generations, refinements, reviews)
+        revision_views = _revision_views(revisions, list(plans), rounds, refinements)
+        current = revision_views[-1] if revision_views else None
+        sections = _sections(session, item, revisions, current, plans, rounds)
         image = session.scalars(
             select(Asset.object_key)
             .where(Asset.item_id == item_id)
             .order_by(Asset.id.desc())
             .limit(1)
         ).first()
-        generations = session.scalars(
-            select(Generation).where(Generation.item_id == item_id).order_by(Generation.id)
-        )
         return ItemDetail(
             item_id=item.id,
             batch_id=item.batch_id,
@@ -196,9 +205,9 @@ def item_detail(url: str, item_id: int) -> ItemDetail:
             input_sha256=item.input_sha256,
             record=dict(item.input_record),
             template_sha256=plan_row.template_sha256 if plan_row else None,
-            current=_revision_view(current, by_id) if current else None,
+            current=current,
             sections=sections,
-            revisions=[_revision_view(r, by_id) for r in revisions],
+            revisions=revision_views,
             reviews=[
                 ReviewView(
                     r.id,
@@ -209,27 +218,90 @@ def item_detail(url: str, item_id: int) -> ItemDetail:
                     r.revision_id,
                     r.created_at,
                 )
-                for r in repo.reviews_of(session=session, item_id=item_id)
+                for r in reviews
             ],
             generations=[_generation_view(g) for g in generations],
             image_key=image,
             batch_flow_run_id=batch.prefect_flow_run_id,
+            rounds=rounds,
+            same_text_as_before=_same_text_as_before(revisions, revision_views),
         )
 
 
-def _revision_view(revision: Revision, by_id: dict[int, Revision]) -> RevisionView:
-    parent = by_id.get(revision.parent_id) if revision.parent_id else None
-    diff = text_diff(parent.text, revision.text) if parent is not None else ""
-    return RevisionView(
-        revision.id,
-        revision.parent_id,
-        revision.author_kind,
-        revision.author,
-        revision.created_at,
-        revision.text,
-        diff,
-        dict(revision.outputs),
-    )
+def item_progress(url: str, item_id: int) -> str | None:
+    """The item's status (None: no such item), for a page waiting on a regeneration."""
+    with session_scope(url, readonly=True) as session:
+        return session.scalar(select(Item.status).where(Item.id == item_id))
+
+
+def _revision_views(
+    revisions: list[Revision],
+    names: list[str],
+    rounds: list[RoundView],
+    refinements: list[Refinement],
+) -> list[RevisionView]:
+    """Each revision with its words and its changes from its parent. The nth model
+    revision is the output of the nth round that was decided; the refiner's and editors'
+    revisions after it belong to that round."""
+    decided_rounds = sorted({r.generation_round for r in refinements})
+    decisions = {(r.generation_round, r.section): r.decision for r in refinements}
+    versions = {r.number: r.model_version for r in rounds}
+    by_id = {r.id: r for r in revisions}
+    views: list[RevisionView] = []
+    round_, model_count = 0, 0  # round 0: before any decided round
+    for revision in revisions:
+        if revision.author_kind == AuthorKind.MODEL and decided_rounds:
+            round_ = decided_rounds[min(model_count, len(decided_rounds) - 1)]
+            model_count += 1
+        parent = by_id.get(revision.parent_id) if revision.parent_id else None
+        texts = shown_sections(revision, names)
+        before = shown_sections(parent, names) if parent is not None else None
+        changed = [n for n in texts if before is not None and before.get(n) != texts[n]]
+        made = [decisions[(round_, n)] for n in changed if (round_, n) in decisions]
+        kind, version = revision.author_kind, versions.get(round_)
+        who = revision_author_words(kind, revision.author, version, made)
+        views.append(
+            RevisionView(
+                id=revision.id,
+                parent_id=revision.parent_id,
+                author_kind=revision.author_kind,
+                author=revision.author,
+                created_at=revision.created_at,
+                text=revision.text,
+                outputs=dict(revision.outputs),
+                author_words=who,
+                changes_words=changes_words(kind, who, made) if before is not None else "",
+                changes=[
+                    SectionChange(
+                        name,
+                        word_diff(before.get(name, ""), text)
+                        if before is not None
+                        else [DiffSegment(text)],
+                    )
+                    for name, text in texts.items()
+                ],
+                generation_round=round_ or None,
+            )
+        )
+    return views
+
+
+def _same_text_as_before(revisions: list[Revision], views: list[RevisionView]) -> bool:
+    """Whether the latest round's text (still current: no editor changed it since) is the
+    text it replaced: the parent of the round's first revision."""
+    if not views or views[-1].author_kind == AuthorKind.EDITOR:
+        return False
+    latest = views[-1].generation_round
+    if latest is None or latest < 2:
+        return False
+    first = next(v for v in views if v.generation_round == latest)
+    before = next((r for r in revisions if r.id == first.parent_id), None)
+    if before is None:
+        return False
+    current = revisions[-1]
+    if before.sections and current.sections:
+        return dict(before.sections) == dict(current.sections)
+    return before.text == current.text
 
 
 def _generation_view(g: Generation) -> GenerationView:
@@ -256,18 +328,26 @@ def _generation_view(g: Generation) -> GenerationView:
 
 
 def _sections(
-    session: Session, item: Item, current: Revision | None, plans: dict[str, Any]
+    session: Session,
+    item: Item,
+    revisions: list[Revision],
+    current: RevisionView | None,
+    plans: dict[str, Any],
+    rounds: list[RoundView],
 ) -> list[SectionView]:
-    """The current text per section, with the findings on it."""
+    """The current text per section, with the findings on it and who wrote it (the
+    decisions of the round the current text came from)."""
+    round_ = current.generation_round if current is not None else None
     refinements = repo.refinements_of(
-        session=session, item_id=item.id, generation_round=item.generation_round
+        session=session, item_id=item.id, generation_round=round_ or item.generation_round
     )
     decisions = {r.section: r.decision for r in refinements}
+    editor = None
     if current is not None and current.author_kind == AuthorKind.EDITOR:
         rows = session.scalars(
             select(Finding).where(Finding.revision_id == current.id).order_by(Finding.id)
         )
-        decisions = {}
+        decisions, editor = {}, current.author
     else:
         ids = [r.id for r in refinements]
         rows = session.scalars(
@@ -277,22 +357,21 @@ def _sections(
     findings: dict[str | None, list[FindingView]] = {}
     for f in rows:
         section = f.section or section_of.get(f.refinement_id or -1)
-        findings.setdefault(section, []).append(
-            FindingView(
-                section, f.check, f.severity, f.message, f.suggestion, f.span_start, f.span_end
-            )
-        )
-    texts: dict[str, str] = (
-        dict(current.sections) if current is not None and current.sections else {}
-    )
+        findings.setdefault(section, []).append(finding_view(f, section))
+    texts: dict[str, str] = dict(revisions[-1].sections or {}) if revisions else {}
     if not texts:
         texts = {r.section: r.text for r in refinements}
+    of_round = next((r for r in rounds if r.number == round_), None)
+    attempts = {s.section: s for s in of_round.sections} if of_round is not None else {}
+    version = of_round.model_version if of_round is not None else None
     names = list(plans) or list(texts)
     views = []
     for name in names:
         text = texts.get(name, "")
         section_findings = findings.get(name, [])
         plan = plans.get(name)
+        decision, tried = decisions.get(name), attempts.get(name)
+        failed = tried.discarded_because if tried and decision == RefineDecision.FALLBACK else []
         views.append(
             SectionView(
                 name,
@@ -301,7 +380,9 @@ def _sections(
                 section_findings,
                 highlight(text, section_findings),
                 dict(plan.facts) if plan is not None else {},
-                decisions.get(name),
+                decision,
+                section_author_words(decision, version, editor),
+                list(failed),
             )
         )
     return views

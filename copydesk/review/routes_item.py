@@ -4,7 +4,8 @@ Every decision form carries the item `version` the editor saw; `copydesk.desk.de
 a stale version into `ConflictError` (409 page) and a refused decision into
 `DecisionError` (422 page), and checks the role again. A decision that succeeds redirects
 (303) to the next item waiting in the same batch (or the queue) with a flash message; an
-edit returns to the item, to show the re-run checks.
+edit returns to the item, to show the re-run checks, and so does a regeneration: its page
+asks `/items/{id}/progress` (`/static/item.js`) until the new text is back, then reloads.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from copydesk.desk.decisions import approve, edit, reject, request_regeneration
-from copydesk.desk.item_view import item_detail, latest_image
-from copydesk.desk.review_queue import next_in_queue
+from copydesk.desk.item_view import item_detail, item_progress, latest_image
+from copydesk.desk.review_queue import STATUS_WORDS, next_in_queue
 from copydesk.errors import CopydeskError
 from copydesk.review.auth import CheckedForm, Decider, SignedIn
 from copydesk.review.web import desk_of, error_page, redirect, render
@@ -52,6 +53,17 @@ def item_page(request: Request, item_id: int, editor: SignedIn) -> Response:
         next_id=_next_item(request, item_id, item.batch_id),
         can_decide=editor.can(Role.EDITOR),
         in_progress=item.status in IN_PROGRESS,
+    )
+
+
+@router.get("/items/{item_id:int}/progress")
+def item_progress_state(request: Request, item_id: int, editor: SignedIn) -> Response:
+    """Whether the item is still being regenerated, for its page to poll."""
+    status = item_progress(desk_of(request).url, item_id)
+    if status is None:
+        return JSONResponse({"error": f"no item {item_id}"}, status_code=404)
+    return JSONResponse(
+        {"in_progress": status in IN_PROGRESS, "status": STATUS_WORDS.get(status, "")}
     )
 
 
@@ -110,10 +122,10 @@ def regenerate_item(request: Request, item_id: int, editor: Decider, form: Check
     request_regeneration(desk.url, editor, item_id, _version(form), _text(form, "notes"))
     desk.regenerator.submit(item_id)
     message = (
-        f"Item {item_id} is being regenerated with your notes; "
-        "it returns to the queue when the new round is done."
+        f"Item {item_id} is being regenerated with your notes: this page shows the new text "
+        "when it is ready."
     )
-    return _to_next(request, item_id, form, message)
+    return redirect(request, f"/items/{item_id}", message, "success")
 
 
 def _version(form: FormData) -> int:

@@ -2,12 +2,17 @@
 approval of the selected items.
 
 Query parameters (also what the Prefect artifact links to, `/queue?batch=ID`): `batch`,
-`content_type`, `status` (default `pending_review`), `failing` (`yes` / `no` / `any`),
-`sort` (`oldest` / `newest` / `errors`), `page`, `per_page`.
+`content_type`, `status` (default `pending_review`; `any` or empty for every status),
+`failing` (`yes` / `no` / `any`), `sort` (`oldest` / `newest` / `errors`), `page`, `per_page`.
+
+Statuses are shown in editors' words (`STATUS_WORDS`), never as their stored values. The
+ticking of items and the bulk bar appear only on the list of items waiting for review;
+`/static/queue.js` asks for confirmation (with the count) before a bulk approval.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -16,7 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from copydesk.desk.decisions import bulk_approve
-from copydesk.desk.review_queue import SORTS, QueueQuery, content_types_in_use, list_queue
+from copydesk.desk.review_queue import (
+    SORTS,
+    STATUS_WORDS,
+    QueueQuery,
+    content_types_in_use,
+    list_queue,
+)
 from copydesk.errors import CopydeskError
 from copydesk.review.auth import CheckedForm, Decider, SignedIn
 from copydesk.review.web import desk_of, error_page, redirect, render, safe_path
@@ -25,8 +36,12 @@ from db.models import ItemStatus, Role
 router = APIRouter()
 
 FAILING = {"yes": True, "no": False, "any": None, "": None}
+ANY_STATUS = "any"
+# The status choices of the filter form: (value, what the editor reads).
+STATUS_CHOICES = ((ANY_STATUS, "any status"), *STATUS_WORDS.items())
 PER_PAGE_CHOICES = (20, 50, 100, 200)
 MAX_LISTED = 10  # item ids named in a bulk summary before "and N more"
+NOW_IN_STATUS = re.compile(r"\bit is now ([a-z_]+)")  # in a decision's conflict message
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class Filters:
         if not self.per_page.isdigit():
             raise CopydeskError("per_page must be a number")
         return QueueQuery(
-            status=self.status,
+            status=None if self.status == ANY_STATUS else self.status,
             batch_id=int(batch) if batch else None,
             content_type=self.content_type or None,
             failing=FAILING[self.failing],
@@ -85,6 +100,7 @@ def queue_page(
     per_page: str = "50",
 ) -> Response:
     desk = desk_of(request)
+    status = status.strip() or ANY_STATUS
     filters = Filters(batch, content_type, status, failing or "any", sort, per_page)
     try:
         if not page.isdigit():
@@ -100,11 +116,13 @@ def queue_page(
         prev_link=filters.link(result.query.page - 1) if result.query.page > 1 else None,
         next_link=filters.link(result.query.page + 1) if result.has_next else None,
         here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-        statuses=[s.value for s in ItemStatus],
+        statuses=STATUS_CHOICES,
+        status_words=STATUS_WORDS,
         content_types=content_types_in_use(desk.url),
         sorts=SORTS,
         per_page_choices=PER_PAGE_CHOICES,
-        can_decide=editor.can(Role.EDITOR),
+        # ticking and bulk approval only on the list of items waiting for review
+        can_approve=editor.can(Role.EDITOR) and result.query.status == ItemStatus.PENDING_REVIEW,
     )
 
 
@@ -130,7 +148,9 @@ def approve_selected(request: Request, editor: Decider, form: CheckedForm) -> Re
 def bulk_summary(approved: list[int], skipped: dict[int, str]) -> str:
     parts = [f"Approved {len(approved)} item(s){_ids(approved)}."]
     if skipped:
-        reasons = [f"{item_id}: {why}" for item_id, why in list(skipped.items())[:MAX_LISTED]]
+        reasons = [
+            f"{item_id}: {_in_words(why)}" for item_id, why in list(skipped.items())[:MAX_LISTED]
+        ]
         more = f" … and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
         parts.append(f"Skipped {len(skipped)}: " + "; ".join(reasons) + more + ".")
     return " ".join(parts)
@@ -141,3 +161,8 @@ def _ids(ids: list[int]) -> str:
         return ""
     shown = ", ".join(str(i) for i in ids[:MAX_LISTED])
     return f" ({shown}{' …' if len(ids) > MAX_LISTED else ''})"
+
+
+def _in_words(reason: str) -> str:
+    """A skipped item's reason with its status in an editor's words ("it is now …")."""
+    return NOW_IN_STATUS.sub(lambda m: f"it is now {STATUS_WORDS.get(m[1], m[1])}", reason)

@@ -16,10 +16,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from copydesk.desk.authorship import section_author_words
+from copydesk.desk.item_view import RevisionView, SectionView
+from copydesk.desk.review_queue import STATUS_WORDS
 from copydesk.review.regeneration import Regenerator
 from copydesk.review.sessions import Cookies, SignInLimiter
 from copydesk.settings import Settings
 from copydesk.storage import ObjectStore
+from db.models import Decision
 
 HERE = Path(__file__).resolve().parent
 CONTENT_SECURITY_POLICY = (
@@ -61,14 +65,15 @@ def make_templates() -> Jinja2Templates:
     env.filters["show"] = show_value
     env.filters["when"] = show_time
     env.filters["compact_json"] = lambda value: json.dumps(value, sort_keys=True, default=str)
-    env.filters["check_words"] = lambda check: CHECK_WORDS.get(check, check.replace("_", " "))
-    env.filters["author_words"] = lambda decision: DECISION_WORDS.get(
-        str(getattr(decision, "value", decision)), decision
-    )
+    env.filters["check_words"] = check_words
+    env.filters["author_words"] = author_words
+    env.filters["status_words"] = lambda status: STATUS_WORDS.get(status, "in an unknown state")
+    env.filters["decision_words"] = lambda decision: DECISION_WORDS.get(decision, "decided")
     return Jinja2Templates(env=env)
 
 
-# What each check looks for, in an editor's words (the identifier stays in a tooltip).
+# What each check looks for, in an editor's words (the identifier stays in a tooltip);
+# none repeats its identifier, so a page shows no check id as a word.
 CHECK_WORDS = {
     "facts_present": "a fact is missing",
     "no_invented_values": "a wrong or invented value",
@@ -76,20 +81,32 @@ CHECK_WORDS = {
     "grounding": "not in the input",
     "subject": "about something else",
     "claims": "an unverifiable claim",
-    "length": "length",
+    "length": "too long or too short",
     "repetition": "repeated words",
-    "unfinished": "unfinished sentence",
-    "grammar": "grammar or spelling",
+    "unfinished": "a sentence cut off",
+    "grammar": "spelling or usage",
     "forbidden_phrases": "a forbidden phrase",
     "leftovers": "prompt or markup left in",
 }
-# Who wrote a section's current text, from the refine decision.
+# An editor's decision on an item, as the item's history tells it.
 DECISION_WORDS = {
-    "passed": "written by the model",
-    "fixed": "written by the model, small fixes by the refiner",
-    "fallback": "written by the template: the model's attempts failed the checks",
-    "flagged": "the model's best attempt, still failing checks",
+    Decision.APPROVE: "Approved",
+    Decision.REJECT: "Rejected",
+    Decision.EDIT: "Edited the text",
+    Decision.REGENERATE: "Asked for a new text",
 }
+
+
+def check_words(check: str) -> str:
+    return CHECK_WORDS.get(check, "another check")
+
+
+def author_words(view: Any) -> str:
+    """Who wrote a revision or a section's current text (`RevisionView`, `SectionView`),
+    or a section's text from its refine decision alone."""
+    if isinstance(view, RevisionView | SectionView):
+        return view.author_words
+    return section_author_words(str(view), None)
 
 
 def show_value(value: Any) -> str:

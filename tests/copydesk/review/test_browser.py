@@ -8,6 +8,7 @@ folder, or into `--screenshots DIR` (`make screenshots` refreshes docs/screensho
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -20,7 +21,8 @@ import pytest
 import uvicorn
 
 from copydesk.desk.item_view import item_detail
-from db.models import ItemStatus
+from copydesk.desk.review_queue import STATUS_WORDS
+from db.models import WORK_STATUSES, ItemStatus
 from tests.copydesk.review.conftest import ReviewDesk, make_desk, passing_sections, wait_for
 from tests.support.desk import ARTICLES, reviewable_batch
 from tests.support.fake_generator import FakeGenerator, echo_facts
@@ -214,27 +216,31 @@ def test_regenerate_with_notes(page: Any, site: Site) -> None:
     page.goto(f"{site.base}/items/{item_id}")
     notes = "Say that it is a coffee shop by the river."
     page.fill("#regenerate-notes", notes)
-    page.click("#regenerate-button")
-    page.wait_for_url(lambda url: url != f"{site.base}/items/{item_id}")
-    page.goto(f"{site.base}/items/{item_id}")
-    # Waiting for the worker (regenerate), or inside the round's stages (planned, ...).
-    assert page.inner_text("#item-status") in {"regenerate", "planned", "generated", "refined"}
+    with page.expect_navigation(url=f"{site.base}/items/{item_id}"):  # it stays on the item
+        page.click("#regenerate-button")
+    # Waiting for the worker, or inside the round's stages: said in words.
+    waiting = {STATUS_WORDS[s] for s in (ItemStatus.REGENERATE, *WORK_STATUSES)}
+    assert page.inner_text("#item-status") in waiting
     assert "Being regenerated" in page.inner_text("#regenerating")
     assert page.locator("#decide form").count() == 0
     site.gate.set()
-    wait_for(lambda: status_of(site, item_id) == ItemStatus.PENDING_REVIEW)
-    page.reload()
-    assert page.inner_text("#item-status") == "pending_review"
+    # the page asks for the item's progress and reloads by itself when the text is back
+    page.wait_for_selector("#same-text", timeout=20_000)
+    assert page.url == f"{site.base}/items/{item_id}"
+    assert page.inner_text("#item-status") == "waiting for review"
+    assert page.locator("#regenerating").count() == 0
+    assert "The regeneration produced the same text as before." in page.inner_text("#same-text")
     detail = item_detail(site.desk.url, item_id)
     assert detail.generation_round == 2 and len(detail.revisions) > rounds_before
-    assert "round 2" in page.inner_text(".meta")
+    assert "Rewrite 1, asked for by alice" in page.inner_text("#round-2")
     prompts = [
         r.messages[-1].content if r.messages else r.prompt for r in site.desk.generator.history
     ]
     assert any(notes in (p or "") for p in prompts)
 
 
-def test_bulk_approve_selected_clean_items(page: Any, site: Site) -> None:
+def test_bulk_approve_selected_clean_items(asking: Asking, site: Site) -> None:
+    page = asking.page  # the approval asks first; the answer is yes
     sign_in(page, site)
     desk = site.desk
     assert page.is_disabled(f"input.pick[value='{desk.flagged_ids[0]}']")
@@ -255,6 +261,7 @@ def test_bulk_approve_selected_clean_items(page: Any, site: Site) -> None:
         page.click("#bulk-approve")
     assert all(status_of(site, i) == "approved" for i in desk.clean_ids)
     assert status_of(site, desk.flagged_ids[0]) == "pending_review"
+    assert asking.questions == ["Approve 2 items?", f"Approve {len(desk.clean_ids) - 2} items?"]
 
 
 def test_a_viewer_sees_no_decision_buttons(page: Any, site: Site) -> None:
@@ -330,3 +337,115 @@ def test_screenshots(page: Any, site: Site, tmp_path: Path, pytestconfig: pytest
     assert page.locator("mark").count() > 0
     page.screenshot(path=str(shots / "item.png"), full_page=True)
     assert (shots / "queue.png").stat().st_size > 10_000
+
+
+@dataclass
+class Asking:
+    """A page whose confirmation dialogs are answered with `answer` and remembered."""
+
+    page: Any
+    answer: bool = True
+    questions: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def asking(browser: Any, site: Site) -> Iterator[Asking]:
+    """Like `page`, but the bulk approval's question is answered, not taken for a script
+    that ran; any other dialog still fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    asking = Asking(context.new_page())
+
+    def on_dialog(dialog: Any) -> None:
+        if dialog.type == "confirm" and re.fullmatch(r"Approve \d+ items?\?", dialog.message):
+            asking.questions.append(dialog.message)
+            if asking.answer:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+        else:
+            site.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+    asking.page.on("dialog", on_dialog)
+    asking.page.on(
+        "console", lambda m: site.console_errors.append(m.text) if m.type == "error" else None
+    )
+    yield asking
+    context.close()
+    assert site.dialogs == [], "a script ran on the page"
+    assert not [e for e in site.console_errors if "Content Security Policy" in e]
+
+
+def test_bulk_approve_asks_how_many_first(asking: Asking, site: Site) -> None:
+    page, (first, second, third, *_) = asking.page, site.desk.clean_ids
+    sign_in(page, site)
+    page.check(f"input.pick[value='{first}']")
+    page.check(f"input.pick[value='{second}']")
+    with page.expect_navigation():
+        page.click("#bulk-approve")
+    assert asking.questions == ["Approve 2 items?"]
+    assert "Approved 2 item(s)" in page.inner_text("#flash")
+    assert [status_of(site, i) for i in (first, second, third)] == [
+        "approved",
+        "approved",
+        "pending_review",
+    ]
+    assert page.inner_text("#decided-today") == "2"
+    page.goto(f"{site.base}/queue?status=any")
+    assert page.inner_text(f"#status-{first}") == "approved"
+    assert page.inner_text(f"#status-{third}") == "waiting for review"
+    assert page.locator("input.pick").count() == 0 and page.locator("#bulk-approve").count() == 0
+
+
+def test_bulk_approve_dismissed_approves_nothing(asking: Asking, site: Site) -> None:
+    page, (first, second, *_) = asking.page, site.desk.clean_ids
+    asking.answer = False
+    sign_in(page, site)
+    page.check(f"input.pick[value='{first}']")
+    page.check(f"input.pick[value='{second}']")
+    page.click("#bulk-approve")
+    assert asking.questions == ["Approve 2 items?"]
+    page.wait_for_timeout(300)  # time a submitted form would have needed to leave the page
+    assert page.url == f"{site.base}/queue" and page.locator("#flash").count() == 0
+    assert page.locator("input.pick:checked").count() == 2  # the selection is kept
+    assert [status_of(site, i) for i in (first, second)] == ["pending_review", "pending_review"]
+
+
+def test_an_edit_shows_coloured_word_changes(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    item_id = site.desk.clean_ids[0]  # Alimentum, in the city centre
+    page.goto(f"{site.base}/items/{item_id}")
+    (section,) = item_detail(site.desk.url, item_id).sections
+    page.click("#edit-details summary")
+    page.fill(f"#edit-{section.name}", section.text.replace("city centre", "riverside area"))
+    with page.expect_navigation(url=f"{site.base}/items/{item_id}"):
+        page.click("#edit-button")
+    current = page.locator("#history li").last
+    assert "editor alice" in current.locator("summary").inner_text()
+    assert "changes by editor alice" in current.inner_text()
+    added, removed = current.locator("ins"), current.locator("del")
+    assert added.inner_text() == "riverside area" and added.is_visible()
+    assert removed.inner_text() == "city centre" and removed.is_visible()
+    colours = [
+        box.evaluate("el => getComputedStyle(el).backgroundColor") for box in (added, removed)
+    ]
+    assert "rgba(0, 0, 0, 0)" not in colours and colours[0] != colours[1], colours
+    assert "line-through" in removed.evaluate("el => getComputedStyle(el).textDecorationLine")
+
+
+def test_the_discarded_model_text_shows_with_its_findings(page: Any, site: Site) -> None:
+    def inventing(request: Any) -> str:
+        return "Alimentum is a pub in Liverpool's city centre. It is not family-friendly."
+
+    _, ids = reviewable_batch(site.desk.url, site.desk.store, responder=inventing)
+    sign_in(page, site)
+    page.goto(f"{site.base}/items/{ids[0]}")
+    assert "written by the template fallback" in page.inner_text("#sections")
+    attempts = page.locator("#attempts")
+    marked = attempts.locator("mark", has_text="Liverpool's")
+    assert marked.is_visible() and "not in the input" in (marked.get_attribute("title") or "")
+    background = marked.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert background != "rgba(0, 0, 0, 0)"
+    assert "Not used" in attempts.locator(".outcome").first.inner_text()
+    assert "not in the input" in attempts.locator(".candidate-findings").inner_text()
