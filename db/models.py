@@ -357,7 +357,7 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)  # a rejection's reason, regeneration notes
     edit_diff: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     editor: Mapped[Editor] = relationship()
 
