@@ -317,7 +317,8 @@ def test_hostile_input_renders_as_text(page: Any, site: Site) -> None:
 def test_screenshots(page: Any, site: Site, tmp_path: Path, pytestconfig: pytest.Config) -> None:
     """The pictures of the queue and a flagged item's page (`make screenshots` keeps them
     in docs/screenshots/; a plain test run writes them to its temporary folder only)."""
-    shots = Path(pytestconfig.getoption("screenshots") or tmp_path)
+    given = pytestconfig.getoption("screenshots")  # relative to where pytest was started
+    shots = pytestconfig.invocation_params.dir / given if given else tmp_path
 
     def repeating(request: Any) -> str:
         return (
