@@ -57,6 +57,19 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "must-visit",
         "must-try",
         "must-have",
+        # character and taste no record states (the untuned model's favourites)
+        "exquisite",
+        "charming",
+        "vibrant",
+        "bustling",
+        "quaint",
+        "eclectic",
+        "stunning",
+        "breathtaking",
+        "nestled",
+        "family-run",
+        "family-owned",
+        "official website",
         # guarantees, proof, health and environment
         "guaranteed",
         "guarantee",
@@ -75,8 +88,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "sustainable",
         "organic",
     ),
-    "en-GB": ("favourite", "unrivalled", "flavoursome"),
-    "en-US": ("favorite", "unrivaled", "flavorful"),
+    "en-GB": ("favourite", "unrivalled", "flavoursome", "cosy"),
+    "en-US": ("favorite", "unrivaled", "flavorful", "cozy"),
 }
 # Words ending in "-est" that are not superlatives.
 NOT_SUPERLATIVE = frozenset(
