@@ -287,7 +287,9 @@ class HFTextGenerator:
         results: list[GenerationResult | None] = [None] * len(requests)
         for decoding, members in groups.items():
             members.sort(key=lambda i: lengths[i])
-            size, position = self.batch_size, 0
+            # a beam search runs num_beams rows per prompt, and keeps every step's scores
+            # (for its final score): the same rows per bucket as any other decoding
+            size, position = max(1, self.batch_size // decoding.num_beams), 0
             while position < len(members):
                 bucket = members[position : position + size]
                 try:

@@ -208,9 +208,20 @@ def test_results_carry_the_mean_token_logprob(generator: HFTextGenerator) -> Non
     assert greedy.mean_logprob > sampled.mean_logprob
 
 
-def test_beam_search_is_deterministic_scored_and_batched(generator: HFTextGenerator) -> None:
-    beams = Decoding(max_new_tokens=24, num_beams=4)
+def test_beam_search_is_deterministic_scored_and_batched(
+    generator: HFTextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beams = Decoding(max_new_tokens=24, num_beams=2)
+    buckets: list[int] = []
+    run_bucket = generator._run_bucket
+
+    def counted(prompts: list[str], *args: object) -> object:
+        buckets.append(len(prompts))
+        return run_bucket(prompts, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generator, "_run_bucket", counted)
     batched = generator.generate(requests(beams)[:4])
+    assert buckets == [2, 2]  # batch size 4 rows: 2 prompts of 2 beams a bucket
     again = generator.generate(requests(beams)[:4])
     alone = generator.generate(requests(beams)[2:3])[0]
     greedy = generator.generate(requests(GREEDY)[:4])
