@@ -8,11 +8,14 @@ is the model revision recorded in lineage.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,6 +70,20 @@ def prepare_bundled_model(cache_root: Path) -> BundledModel:
     return BundledModel(folder, gguf, digest, "converted")
 
 
+@contextmanager
+def _quiet_gguf_conversion() -> Iterator[None]:
+    """transformers' GGUF reader draws its own tqdm bar ("Converting and de-quantizing GGUF
+    tensors"), which its progress-bar switch does not reach: disabled here for the call."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    original = gguf_utils.tqdm
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def convert_gguf(gguf: Path, folder: Path, digest: str) -> None:
     """Dequantise a GGUF model into a safetensors folder, atomically.
 
@@ -81,9 +98,10 @@ def convert_gguf(gguf: Path, folder: Path, digest: str) -> None:
     transformers_logging.disable_progress_bar()
     # Both from the GGUF file of an installed package: the Hub is never asked (bandit B615)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)  # nosec B615
-    loaded = AutoModelForCausalLM.from_pretrained(  # nosec B615
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
+    with _quiet_gguf_conversion():
+        loaded = AutoModelForCausalLM.from_pretrained(  # nosec B615
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
