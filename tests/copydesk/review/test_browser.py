@@ -450,3 +450,44 @@ def test_the_discarded_model_text_shows_with_its_findings(page: Any, site: Site)
     assert background != "rgba(0, 0, 0, 0)"
     assert "Not used" in attempts.locator(".outcome").first.inner_text()
     assert "not in the input" in attempts.locator(".candidate-findings").inner_text()
+
+
+def test_the_queue_previews_counts_and_lists_any_status(page: Any, site: Site) -> None:
+    from tests.copydesk.review.test_pages import RAW_WORDS  # statuses not in words, check ids
+
+    sign_in(page, site)
+    desk = site.desk
+    waiting = len(desk.clean_ids) + len(desk.flagged_ids) + 1
+    assert page.inner_text("#left-to-review") == str(waiting)
+    assert page.inner_text("#decided-today") == "0"
+    first = desk.clean_ids[0]
+    preview = page.inner_text(f"#preview-{first}")
+    assert preview and preview in item_detail(desk.url, first).sections[0].text
+    page.goto(f"{site.base}/items/{first}")
+    page.click("#approve-button")
+    page.goto(f"{site.base}/queue")
+    assert page.inner_text("#left-to-review") == str(waiting - 1)
+    assert page.inner_text("#decided-today") == "1"
+    page.select_option("select[name=status]", "any")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**status=any*")
+    assert page.inner_text(f"#status-{first}") == "approved"
+    assert page.locator("#bulk-approve").count() == 0  # only the waiting list approves in bulk
+    text = page.inner_text("main")
+    assert [w for w in RAW_WORDS if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)] == []
+
+
+def test_the_item_page_says_who_wrote_the_text_in_an_editors_words(page: Any, site: Site) -> None:
+    from tests.copydesk.review.test_pages import developer_words
+
+    sign_in(page, site)
+    item_id = site.desk.clean_ids[0]  # a restaurant (an article's record has a field "length")
+    page.goto(f"{site.base}/items/{item_id}")
+    head = page.inner_text(".item-head")
+    authors = ("the template fallback", "the base model", "the model (version")
+    assert any(f"current text by {who}" in head for who in authors), head
+    attempts = page.inner_text("#attempts")  # what the model wrote, with its findings
+    assert "Attempt 1" in attempts
+    if "by the template fallback" in head:  # then the page says why the model's text went
+        assert "did not pass the checks" in attempts, attempts
+    assert developer_words(page.inner_text("main")) == []
