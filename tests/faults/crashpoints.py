@@ -101,7 +101,14 @@ def install() -> None:
 
 
 if __name__ == "__main__":
+    import signal
+
     from copydesk.cli.main import main
 
+    # As in a terminal, Ctrl-C raises KeyboardInterrupt: a test runner started in the
+    # background by a non-interactive shell ignores SIGINT, and its children inherit that
+    # (Python keeps an inherited SIG_IGN), which would make SIGINT tests depend on how
+    # the suite was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     install()
     sys.exit(main(sys.argv[1:]))
