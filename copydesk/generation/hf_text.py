@@ -11,7 +11,7 @@
   that names the record's facts copies them from the prompt, and penalising that
   (transformers' default) makes the model drop or mangle facts.
 - Greedy decoding gives the same text batched as alone (tested). Sampling draws each
-  row's tokens from its own seeded `torch.Generator` (`SeededSampler`), so a request
+  row's tokens from its own seeded `torch.Generator` (`logits.SeededSampler`), so a request
   re-generated alone with its seed repeats its text; the caveat is floating point: a
   batch can shift a probability in the last bits, which changes a draw only when the
   random number falls exactly on that boundary.
@@ -31,17 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    LogitsProcessor,
-    LogitsProcessorList,
-    RepetitionPenaltyLogitsProcessor,
-    TemperatureLogitsWarper,
-    TopKLogitsWarper,
-    TopPLogitsWarper,
-)
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.utils import logging as transformers_logging
 
 from copydesk.errors import ConfigurationError
@@ -56,6 +46,7 @@ from copydesk.generation.base import (
 )
 from copydesk.generation.bundled import BUNDLED_MODEL_ID, prepare_bundled_model
 from copydesk.generation.device import dtype_name, select_device, select_dtype
+from copydesk.generation.logits import logits_processors, mean_logprob
 from copydesk.generation.meter import METER
 from copydesk.hashing import sha256_file, sha256_json
 
@@ -141,87 +132,6 @@ def load_text_model(
         adapter_sha256=adapter.sha256 if adapter is not None else None,
     )
     return LoadedModel(model, tokenizer, identity, source, time.perf_counter() - started)
-
-
-class SeededSampler(LogitsProcessor):  # type: ignore[misc]
-    """Sample each row with its own generator, then leave only the chosen token.
-
-    Used with greedy `generate`, so argmax picks exactly the sampled token; temperature,
-    top-k and top-p are transformers' own warpers, applied before the draw.
-    """
-
-    def __init__(self, generators: list[torch.Generator], decoding: Decoding) -> None:
-        self.generators = generators
-        warpers: list[Any] = [TemperatureLogitsWarper(decoding.temperature)]
-        if decoding.top_k is not None:
-            warpers.append(TopKLogitsWarper(decoding.top_k))
-        if decoding.top_p is not None and decoding.top_p < 1:
-            warpers.append(TopPLogitsWarper(decoding.top_p))
-        self.warpers = LogitsProcessorList(warpers)
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        probs = torch.softmax(self.warpers(input_ids, scores.float()), dim=-1)
-        chosen = torch.stack(
-            [
-                torch.multinomial(row, 1, generator=gen)
-                for row, gen in zip(probs, self.generators, strict=True)
-            ]
-        )
-        picked = torch.full_like(scores, float("-inf"))
-        return picked.scatter_(1, chosen, 0.0)  # type: ignore[return-value]
-
-
-class TokenLogprobs(LogitsProcessor):  # type: ignore[misc]
-    """Records the model's log-probability of each token it generates (before any
-    penalty or temperature): each call sees the token chosen after the previous one.
-    `finish(last_tokens)` adds the last step's; `per_row` then holds one list per row."""
-
-    def __init__(self) -> None:
-        self.previous: torch.Tensor | None = None
-        self.per_row: list[list[float]] = []
-
-    def _take(self, previous: torch.Tensor, chosen: torch.Tensor) -> None:
-        picked = previous.gather(1, chosen.view(-1, 1).to(previous.device)).view(-1)
-        if not self.per_row:
-            self.per_row = [[] for _ in range(picked.shape[0])]
-        for row, value in zip(self.per_row, picked.tolist(), strict=True):
-            row.append(value)
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if self.previous is not None:
-            self._take(self.previous, input_ids[:, -1])
-        self.previous = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def finish(self, last_tokens: torch.Tensor) -> None:
-        if self.previous is not None:
-            self._take(self.previous, last_tokens)
-            self.previous = None
-
-
-def mean_logprob(logprobs: Sequence[float], kept: int) -> float | None:
-    """The mean over the first `kept` tokens (the text's, before any end token)."""
-    values = list(logprobs[:kept])
-    return round(sum(values) / len(values), 4) if values else None
-
-
-def logits_processors(
-    decoding: Decoding, prompt_width: int, seeds: Sequence[int | None], device: str
-) -> LogitsProcessorList:
-    """The processors of one bucket: the token log-probabilities recorder first (on the
-    model's own scores; not for beam search), the repetition penalty over the generated tokens only (the first
-    `prompt_width` ids are the left-padded prompts), then the seeded sampler unless
-    greedy."""
-    # beam search reorders its hypotheses every step: it scores them itself
-    processors = LogitsProcessorList([] if decoding.num_beams > 1 else [TokenLogprobs()])
-    if decoding.repetition_penalty != 1.0:
-        processors.append(
-            RepetitionPenaltyLogitsProcessor(decoding.repetition_penalty, prompt_width)
-        )
-    if not decoding.greedy:
-        generators = [torch.Generator(device).manual_seed(seed or 0) for seed in seeds]
-        processors.append(SeededSampler(generators, decoding))
-    return processors
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

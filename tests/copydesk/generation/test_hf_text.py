@@ -11,12 +11,8 @@ from copydesk.errors import ConfigurationError
 from copydesk.generation.base import Decoding, GenerationRequest, TextGenerator
 from copydesk.generation.bundled import BundledModel, find_bundled_gguf
 from copydesk.generation.device import select_dtype
-from copydesk.generation.hf_text import (
-    HFTextGenerator,
-    load_text_model,
-    logits_processors,
-    weights_sha256,
-)
+from copydesk.generation.hf_text import HFTextGenerator, load_text_model, weights_sha256
+from copydesk.generation.logits import logits_processors
 from copydesk.hashing import sha256_file
 
 pytestmark = pytest.mark.slow
