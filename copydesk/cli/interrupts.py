@@ -3,7 +3,8 @@ process ends within seconds and says how to resume; the batch stays as the crash
 stages left it (`copydesk run --resume N` redoes only unfinished work).
 
 Inside the flow Prefect's own handler turns SIGTERM into `TerminationSignal` (the run is
-marked crashed); before and after it, `stop_on_sigterm` raises `StopRequested` instead.
+marked crashed; `flows.signals` reads it); before and after it, `stop_on_sigterm` raises
+`StopRequested` instead.
 Exiting must not wait for work still in flight on other threads (an HTTP call to a model
 server can take minutes): `exit_now` runs the exit handlers (logging, Prefect's ephemeral
 server) and then ends the process without joining those threads.
@@ -50,11 +51,9 @@ def signal_of(exc: BaseException) -> int | None:
         return signal.SIGINT
     if isinstance(exc, StopRequested):
         return exc.signum
-    from prefect.exceptions import TerminationSignal
+    from flows.signals import termination_signal
 
-    if isinstance(exc, TerminationSignal):
-        return int(exc.signal)
-    return None
+    return termination_signal(exc)
 
 
 def exit_now(signum: int) -> NoReturn:
