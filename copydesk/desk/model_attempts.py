@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from copydesk.desk.authorship import model_words
 from copydesk.desk.marked_text import FindingView, Segment, finding_view, highlight
+from copydesk.pipeline.types import candidate_order
 from db.models import Decision, Finding, Generation, RefineDecision, Refinement
 
 
@@ -108,7 +109,7 @@ def _section_attempts(
 ) -> SectionAttempts:
     views = []
     for number, (_, generations) in enumerate(sorted(attempts.items()), start=1):
-        chosen = min(generations, key=lambda g: _rank(g, findings.get(g.id, [])))
+        chosen = min(generations, key=lambda g: _order(g, findings.get(g.id, [])))
         candidates = [
             CandidateView(
                 g.id,
@@ -131,10 +132,6 @@ def _section_attempts(
     return SectionAttempts(name, views, decision, failing)
 
 
-def _rank(g: Generation, findings: list[FindingView]) -> tuple[int, int, float, int]:
-    """How the refine stage orders an attempt's candidates (`refine.candidate_rank`): no
-    errors first, then the fewest warnings, then the highest mean log-probability."""
-    errors = sum(1 for f in findings if f.severity == "error")
-    warnings = sum(1 for f in findings if f.severity == "warning")
-    logprob = g.mean_logprob if g.mean_logprob is not None else float("-inf")
-    return (errors, warnings, -logprob, g.candidate)
+def _order(g: Generation, findings: list[FindingView]) -> tuple[int, int, float, int]:
+    """The refine stage's order of an attempt's candidates, from their stored rows."""
+    return candidate_order((f.severity for f in findings), g.mean_logprob, g.candidate)

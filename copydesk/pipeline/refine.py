@@ -42,6 +42,7 @@ from copydesk.pipeline.types import (
     NewGeneration,
     RunIds,
     StageCounts,
+    candidate_order,
 )
 from db import repository as repo
 from db.models import Finding, Generation, ItemStatus, RefineDecision, Refinement
@@ -121,12 +122,10 @@ def fallback_text(
 
 
 def candidate_rank(pair: tuple[Attempt, Checked]) -> tuple[int, int, float, int]:
-    """How the checks order an attempt's candidates: no errors first, then the fewest
-    warnings, then the highest mean token log-probability (then the greedy one)."""
+    """`candidate_order` of a checked candidate."""
     attempt, checked = pair
-    warnings = sum(1 for f in checked.findings if f.severity == "warning")
-    logprob = attempt.mean_logprob if attempt.mean_logprob is not None else float("-inf")
-    return (len(checked.errors), warnings, -logprob, attempt.candidate)
+    severities = (f.severity for f in checked.findings)
+    return candidate_order(severities, attempt.mean_logprob, attempt.candidate)
 
 
 def instructions(errors: Sequence[CheckFinding]) -> str:

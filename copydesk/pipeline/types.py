@@ -4,6 +4,8 @@ a section's attempts and an item's work, and the seed of each attempt."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +91,18 @@ def seed_for(input_sha256: str, section: str, attempt: int, candidate: int = 0) 
     themselves)."""
     key = f"{input_sha256}:{section}:{attempt}" + (f":{candidate}" if candidate else "")
     return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
+
+
+def candidate_order(
+    severities: Iterable[str], mean_logprob: float | None, candidate: int
+) -> tuple[int, int, float, int]:
+    """How the checks order an attempt's candidates (the smallest first): no errors first,
+    then the fewest warnings, then the highest mean token log-probability, then the
+    lowest candidate number (the first attempt's greedy or beam one). `severities`: the
+    candidate's findings' severities."""
+    counts = Counter(severities)
+    logprob = mean_logprob if mean_logprob is not None else float("-inf")
+    return (counts["error"], counts["warning"], -logprob, candidate)
 
 
 @dataclass
