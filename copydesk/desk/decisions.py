@@ -25,6 +25,7 @@ from copydesk.checks.suite import run_section_checks
 from copydesk.content.outline import Outline, SectionPlan
 from copydesk.content.types import load_content_type
 from copydesk.desk.editors import EditorInfo, require
+from copydesk.desk.review_queue import STATUS_WORDS
 from copydesk.errors import CopydeskError
 from copydesk.hashing import sha256_text
 from copydesk.pipeline.output import store_documents
@@ -261,7 +262,8 @@ def _describe_change(session: Session, item: Item) -> str:
     last = repo.reviews_of(session=session, item_id=item.id)
     who = f" ({last[-1].decision} by {last[-1].editor.name})" if last else ""
     return (
-        f"item {item.id} changed since you loaded it{who}: it is now {item.status} at "
+        f"item {item.id} changed since you loaded it{who}: it is now "
+        f"{STATUS_WORDS.get(item.status, item.status)} at "
         f"version {item.version}; reload it and decide again"
     )
 

@@ -12,7 +12,6 @@ ticking of items and the bulk bar appear only on the list of items waiting for r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -41,7 +40,6 @@ ANY_STATUS = "any"
 STATUS_CHOICES = ((ANY_STATUS, "any status"), *STATUS_WORDS.items())
 PER_PAGE_CHOICES = (20, 50, 100, 200)
 MAX_LISTED = 10  # item ids named in a bulk summary before "and N more"
-NOW_IN_STATUS = re.compile(r"\bit is now ([a-z_]+)")  # in a decision's conflict message
 
 
 @dataclass(frozen=True)
@@ -148,9 +146,7 @@ def approve_selected(request: Request, editor: Decider, form: CheckedForm) -> Re
 def bulk_summary(approved: list[int], skipped: dict[int, str]) -> str:
     parts = [f"Approved {len(approved)} item(s){_ids(approved)}."]
     if skipped:
-        reasons = [
-            f"{item_id}: {_in_words(why)}" for item_id, why in list(skipped.items())[:MAX_LISTED]
-        ]
+        reasons = [f"{item_id}: {why}" for item_id, why in list(skipped.items())[:MAX_LISTED]]
         more = f" … and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
         parts.append(f"Skipped {len(skipped)}: " + "; ".join(reasons) + more + ".")
     return " ".join(parts)
@@ -161,8 +157,3 @@ def _ids(ids: list[int]) -> str:
         return ""
     shown = ", ".join(str(i) for i in ids[:MAX_LISTED])
     return f" ({shown}{' …' if len(ids) > MAX_LISTED else ''})"
-
-
-def _in_words(reason: str) -> str:
-    """A skipped item's reason with its status in an editor's words ("it is now …")."""
-    return NOW_IN_STATUS.sub(lambda m: f"it is now {STATUS_WORDS.get(m[1], m[1])}", reason)

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from copydesk.content.types import CHECKS
+from copydesk.desk.decisions import bulk_approve
+from copydesk.desk.editors import authenticate
 from copydesk.desk.item_view import item_detail
 from copydesk.desk.review_queue import STATUS_WORDS
 from copydesk.hashing import sha256_bytes
@@ -269,9 +271,14 @@ def test_queue_shows_previews_counters_and_ticks_only_items_waiting(desk: Review
     assert 'class="pick"' not in viewer and 'id="bulk-approve"' not in viewer
 
 
-def test_bulk_summary_says_statuses_in_words() -> None:
-    reason = "item 7 changed since you loaded it (approve by bob): it is now pending_review at"
-    assert "it is now waiting for review at" in bulk_summary([], {7: reason})
+def test_bulk_summary_says_statuses_in_words(desk: ReviewDesk) -> None:
+    client = desk.signed_in("alice")
+    item_id = desk.clean_ids[0]
+    stale = item_detail(desk.url, item_id).version
+    _edit(client, desk, item_id, item_detail(desk.url, item_id).sections[0].text + " Edited.")
+    alice = authenticate(desk.url, "alice", desk.secrets["alice"])
+    result = bulk_approve(desk.url, alice, [(item_id, stale)])  # still waiting, but changed
+    assert "it is now waiting for review at" in bulk_summary(result.approved, result.skipped)
 
 
 def read_text(page: str) -> str:
