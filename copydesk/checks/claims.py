@@ -10,6 +10,8 @@ type (`claims.phrases`, `claims.allow`). One pattern per content type, none per 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from copydesk.checks.claim_phrases import CLAIMS, NOT_SUPERLATIVE
@@ -23,6 +25,7 @@ CHECK = "claims"
 _SUPERLATIVE = r"[^\W\d_]{2,}est"  # checked against NOT_SUPERLATIVE
 _MOST = r"(?:the\s+|'s\s+)?most\s+[^\W\d_]+(?:ous|ful|ive|able|ible|ic|al|ing|ant|ent|ar|ed|y)"
 _WORD = re.compile(r"[^\W_]+|[#%]")
+_POSSESSIVE = re.compile(r"'s\s+$")  # before "most": where `_MOST` starts
 _NEGATED = re.compile(r"(?:\b(?:not|never|no|hardly)|n't)(?:\s+\w+){0,2}\s*$")
 
 
@@ -34,10 +37,50 @@ def _phrase(phrase: str) -> str:
     return start + body + end
 
 
+@dataclass(frozen=True)
+class _Claims:
+    """A content type's claims: one pattern over folded text, and the words a match can
+    start at (each phrase's first word; "the" and "most" for `_MOST`; any "-est" word)."""
+
+    pattern: re.Pattern[str]
+    # first word -> the words that may follow it (None: any, or none)
+    starts: dict[str, frozenset[str] | None]
+    anywhere: bool  # some phrase starts with no word: run the pattern on the whole text
+
+    def matches(self, folded: str) -> Iterator[re.Match[str]]:
+        """`pattern.finditer(folded)`, trying the pattern only where a match can start."""
+        if self.anywhere:
+            yield from self.pattern.finditer(folded)
+            return
+        end = 0
+        for start in self._starts(folded):
+            if start >= end and (match := self.pattern.match(folded, start)):
+                end = match.end()
+                yield match
+
+    def _starts(self, folded: str) -> list[int]:
+        words = list(_WORD.finditer(folded))
+        found = []
+        for index, word in enumerate(words):
+            text = word.group()
+            if text in self.starts:
+                following = self.starts[text]
+                after = words[index + 1].group() if index + 1 < len(words) else None
+                if following is not None and after not in following:
+                    continue
+            elif not text.endswith("est"):
+                continue
+            if text == "most" and (
+                said := _POSSESSIVE.search(folded, max(0, word.start() - 12), word.start())
+            ):
+                found.append(said.start())  # "the world's most famous": from the "'s"
+            found.append(word.start())
+        return found
+
+
 @per_object
-def _claims(content_type: ContentType) -> tuple[re.Pattern[str], frozenset[str]]:
-    """The content type's claims, as one pattern over folded text, and the words one of
-    which a text must hold for the pattern to be worth running (each phrase's longest)."""
+def _claims(content_type: ContentType) -> _Claims:
+    """The content type's claims (`_Claims`)."""
     language = content_type.language
     phrases = [*CLAIMS["en"], *CLAIMS.get(language, ())]
     if language not in CLAIMS:  # another English: both dialects' spellings
@@ -46,15 +89,18 @@ def _claims(content_type: ContentType) -> tuple[re.Pattern[str], frozenset[str]]
     allowed = {_fold(p) for p in content_type.claims.allow}
     kept = sorted({p for p in phrases if _fold(p) not in allowed}, key=len, reverse=True)
     alternatives = [*map(_phrase, kept), rf"\b{_MOST}\b", rf"\b{_SUPERLATIVE}\b"]
-    triggers = {max(_WORD.findall(_fold(p)) or [p], key=len) for p in kept}
-    return re.compile("|".join(alternatives)), frozenset(triggers)
-
-
-def _worth_a_look(folded: str, triggers: frozenset[str]) -> bool:
-    """Whether the text holds a word some claim needs (most texts hold none)."""
-    return any(
-        word in triggers or word == "most" or word.endswith("est") for word in _WORD.findall(folded)
-    )
+    starts: dict[str, set[str] | None] = {"most": None, "the": {"most"}}
+    anywhere = False
+    for phrase in kept:
+        words = _WORD.findall(_fold(phrase))
+        if not words or not _fold(phrase).lstrip().startswith(words[0]):
+            anywhere = True  # starts with a sign the words do not show
+            continue
+        following = starts.get(words[0], set())
+        if following is not None:
+            starts[words[0]] = following | {words[1]} if len(words) > 1 else None
+    frozen = {word: None if f is None else frozenset(f) for word, f in starts.items()}
+    return _Claims(re.compile("|".join(alternatives)), frozen, anywhere)
 
 
 def _supported(
@@ -87,10 +133,7 @@ def check_claims(
     severity = content_type.claims.severity
     allowed = {_fold(p) for p in content_type.claims.allow}
     findings = []
-    pattern, triggers = _claims(content_type)
-    if not _worth_a_look(folded.text, triggers):
-        return []
-    for match in pattern.finditer(folded.text):
+    for match in _claims(content_type).matches(folded.text):
         said = match.group()
         if (
             said.endswith("est")

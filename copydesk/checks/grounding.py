@@ -76,6 +76,9 @@ _JOINED = re.compile(r"[\s-]?")  # between a number and its unit: "2 kg", "5-yea
 _IDIOM = re.compile(r"\b(?:down|up|across|along|over)\s+the\s+$")
 
 
+_NOTICED = frozenset(NUMBER_WORDS) | PLACE_NOUNS | DATE_WORDS  # what `_lower_word` reads
+
+
 _KINDS = {  # kind: (what the message calls it, what the input lacks)
     "town": ("the place", "no such town or place"),
     "street": ("the street", "no street or address"),
@@ -136,7 +139,8 @@ def find_unsupported(
         if run:
             found += _name(text, run, support)
             run = []
-        found += _lower_word(text, tokens, index, low, support)
+        if low in _NOTICED:
+            found += _lower_word(text, tokens, index, low, support)
     if run:
         found += _name(text, run, support)
     if "no_invented_values" in content_type.checks and any(_its(u, text) for u in found):
@@ -173,6 +177,8 @@ def _not_misstated(
 
 
 def _capitalised(word: str) -> bool:
+    if word.islower():
+        return False  # most words: no capital in them
     return word[0].isupper() or any(ch.isupper() for ch in word[1:])
 
 

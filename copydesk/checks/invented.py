@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from copydesk.checks.consistency import (
@@ -92,6 +94,20 @@ def _vocabulary(spec: FieldSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+@per_object
+def _vocabulary_wordings(spec: FieldSpec) -> Callable[[str], _Wordings]:
+    """For a field of this spec: each vocabulary value with its wordings, in order."""
+    wordings = _index(spec).wordings
+
+    def of_field(field: str) -> _Wordings:
+        return tuple((word, wordings(field, word)) for word in _vocabulary(spec))
+
+    return lru_cache(maxsize=64)(of_field)
+
+
+_Wordings = tuple[tuple[str, tuple[Anchored, ...]], ...]
+
+
 def _named(spec: FieldSpec, value: str, other: str) -> bool:
     """Whether `other` is one of the synonyms of `value`."""
     return _fold(other) in _index(spec).folded_synonyms.get(value.casefold(), ())
@@ -146,8 +162,14 @@ def _candidates(
             found += [_mention(field, "no", span, value is False) for span in no]
         elif spec.type in ("string", "enum", "list"):
             own, wordings = _as_list(record.get(field)), _index(spec).wordings
-            for word in dict.fromkeys([*own, *_vocabulary(spec)]):
-                spans = [span for pattern in wordings(field, word) for span in folded.find(pattern)]
+            words = [(word, wordings(field, word)) for word in dict.fromkeys(own)]
+            words += [pair for pair in _vocabulary_wordings(spec)(field) if pair[0] not in own]
+            lowered = folded.text
+            for word, patterns in words:
+                # Most words do not occur: their patterns' anchors say so without a search.
+                if not any(p.anchor is None or p.anchor in lowered for p in patterns):
+                    continue
+                spans = [span for pattern in patterns for span in folded.find(pattern)]
                 if spans:  # whether it fits matters only then
                     fits = _fits(field, spec, word, own)
                     found += [_mention(field, word, span, fits) for span in spans]

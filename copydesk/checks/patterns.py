@@ -34,15 +34,15 @@ class Anchored:
     def of(pattern: str) -> Anchored:
         return Anchored(re.compile(pattern), anchor(pattern))
 
+    def may_occur(self, text: str) -> bool:
+        """False when the text lacks the anchor (no match can start), else True."""
+        return self.anchor is None or self.anchor in text
+
     def search(self, text: str) -> re.Match[str] | None:
-        if self.anchor is not None and self.anchor not in text:
-            return None
-        return self.regex.search(text)
+        return self.regex.search(text) if self.may_occur(text) else None
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        if self.anchor is not None and self.anchor not in text:
-            return iter(())
-        return self.regex.finditer(text)
+        return self.regex.finditer(text) if self.may_occur(text) else iter(())
 
 
 def anchor(pattern: str) -> str | None:

@@ -56,7 +56,12 @@ class Spans:
 
 def protected_spans(text: str, protected: Sequence[str]) -> Spans:
     """Where the protected strings, and their words of 3 letters or more, occur."""
-    together, alone = _patterns(tuple(protected))
+    return _protected_spans(text, tuple(protected))
+
+
+@lru_cache(maxsize=64)  # a text's safe fixes ask, then its grammar check asks again
+def _protected_spans(text: str, protected: tuple[str, ...]) -> Spans:
+    together, alone = _patterns(protected)
     spans = together.spans(text) if together else []
     spans += [match.span() for pattern in alone for match in pattern.finditer(text)]
     return Spans.union(spans)

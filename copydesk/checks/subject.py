@@ -13,6 +13,8 @@ account for ("Italian restaurant", "City Centre pub" are no names)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from copydesk.checks.consistency import _fold
@@ -30,17 +32,31 @@ _CALLED = re.compile(rf"\b(?:called|named|known\s+as|by\s+the\s+name\s+of)\s+\W?
 _DESCRIBED = re.compile(
     rf"(?:^|[.!?;]\s+|\n[-*\s]*)\W?({_NAME})(?:,[^,.]*,)?\s+(?:is|was|remains)\s+(?:a|an|one)\b"
 )
-_PLACE_WORD = (
-    r"pub|inn|bar|caf[eé]|restaurant|bistro|brasserie|tavern|diner|grill|kitchen|hotel|"
-    r"coffee\s+(?:shop|house)|eatery|canteen|trattoria|pizzeria|steakhouse|takeaway|bakery"
-)
+# What an establishment is called after its name: "the Redhouse Pub".
+_PLACES = [
+    "pub", "inn", "bar", "cafe", "café", "restaurant", "bistro", "brasserie", "tavern",
+    "diner", "grill", "kitchen", "hotel", "coffee_shop", "coffee_house", "eatery",
+    "canteen", "trattoria", "pizzeria", "steakhouse", "takeaway", "bakery",
+]  # fmt: skip
+_PLACE_WORD = "|".join(place.replace("_", r"\s+") for place in _PLACES)
+# Their first words, for an ASCII text in lower case: a text with none of them names no
+# establishment, and `_ESTABLISHMENT` need not run.
+_PLACE_FIRST = frozenset(place.split("_")[0] for place in _PLACES if place.isascii())
 _PREPOSITIONS = frozenset(
     ["near", "by", "in", "at", "on", "beside", "opposite", "close", "next", "from", "with", "for"]
 )
 _NEARBY = re.compile(
     r"(?i:\b(?:near|near\s+to|close\s+to|next\s+to|by|beside|opposite|from)\s+(?:the\s+)?)$"
 )
+_LETTERS = re.compile(r"[^\W_]+")
 _ESTABLISHMENT = re.compile(rf"({_NAME})\s+(?i:{_PLACE_WORD})\b")
+
+
+def _establishments(text: str) -> Iterator[re.Match[str]]:
+    """`_ESTABLISHMENT.finditer(text)`, skipped for an ASCII text with no place word."""
+    if text.isascii() and _PLACE_FIRST.isdisjoint(_LETTERS.findall(text.lower())):
+        return iter(())
+    return _ESTABLISHMENT.finditer(text)
 
 
 def _subject_field(content_type: ContentType) -> str | None:
@@ -56,7 +72,13 @@ def _words(text: str) -> list[str]:
     return [w.removesuffix("'s") for w in words if w not in STOP]
 
 
-def _within(name: list[str], other: list[str]) -> bool:
+@lru_cache(maxsize=1024)
+def _value_words(values: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """`_words` of each of a record's text values (worked out once per record)."""
+    return tuple(tuple(_words(value)) for value in values)
+
+
+def _within(name: Sequence[str], other: Sequence[str]) -> bool:
     """Whether the words of `name` come in order, together, in `other` (a word may be
     misspelt by a letter: "Crown Plaza" for "Crowne Plaza")."""
     size = len(name)
@@ -86,7 +108,7 @@ def check_subject(
     if not isinstance(subject, str) or not subject.strip():
         return []
     own = _words(subject)
-    values = [_words(value) for value in record_strings(record)]
+    values = _value_words(tuple(record_strings(record)))
     vocabulary = type_words(content_type)
     found: dict[tuple[int, int], str] = {}
 
@@ -110,7 +132,7 @@ def check_subject(
             continue  # "Near Café Sicilia is a coffee shop ...": not its subject
         if is_name(words) and not is_subject(words):
             found[match.span(1)] = f"describes {match[1]!r}, not {subject!r}"
-    for match in _ESTABLISHMENT.finditer(text):
+    for match in _establishments(text):
         words = _words(match[1])
         if not match[1].split()[-1][:1].isupper() or not is_name(words):
             continue

@@ -4,8 +4,10 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from copydesk.checks.consistency import check_facts_present
+from copydesk.checks.consistency import _Folded, check_facts_present
 from copydesk.checks.findings import CheckFinding
 from copydesk.content.outline import SectionPlan, render_plan
 from copydesk.content.types import ContentType, load_content_type
@@ -292,3 +294,18 @@ def test_price_ranges_by_value_or_synonym() -> None:
 def test_a_section_without_facts_has_no_findings() -> None:
     section, content_type = plan_section("restaurant", "description", **BROWNS)
     assert check_facts_present(dataclasses.replace(section, facts={}), "", content_type) == []
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_an_ascii_text_folds_at_once_as_it_folds_a_character_at_a_time(text: str) -> None:
+    assert _Folded.of(text) == _Folded.folded_each(text)
+
+
+def test_folding_keeps_each_folded_characters_offset_in_the_original() -> None:
+    for text in ["The Eagle\tis CHEAP", "Café  Rouge\n\n- £20\u201325", "A\x1cB"]:
+        folded = _Folded.of(text)
+        assert folded == _Folded.folded_each(text)
+        assert len(folded.offsets) == len(folded.text)
+    assert _Folded.of("The  Eagle").text == "the eagle"
+    assert _Folded.of("Café\u2013Bar").text == "cafe-bar"

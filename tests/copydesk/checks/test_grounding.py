@@ -3,14 +3,18 @@ measures them together)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from copydesk.checks.claims import check_claims
+from copydesk.checks.claims import _claims, check_claims
+from copydesk.checks.consistency import _Folded
 from copydesk.checks.grounding import check_grounding
 from copydesk.checks.grounding_support import stem
-from copydesk.checks.subject import check_subject
+from copydesk.checks.subject import _ESTABLISHMENT, _establishments, check_subject
 from copydesk.content.types import ClaimsSpec, ContentType, GroundingSpec, load_content_type
 from copydesk.inputs.records import validate_record
 from copydesk.pipeline.refine import instructions
@@ -141,6 +145,21 @@ def test_another_establishment_does_not_take_the_subjects_place() -> None:
     assert said(check_subject(text, product, BOTTLE), text) == ["The Aurora Flask"]
 
 
+_NAME_PIECES = [
+    "The", "Redhouse", "Pub", "pub", "PUB", "Rosie's", "café", "Café", "CAFE", "Coffee",
+    "coffee", "Shop", "house", "inn", "Inn", "bar", "Bars", "_", " ", " ", " ", "\n", ".",
+    "Hotel", "hotel", "is", "a", "Crown", "Plaza",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=16).map("".join))
+@example("Rosie's Café and the Redhouse Pub, near the Crown Plaza Hotel")
+@settings(max_examples=300, deadline=None)
+def test_establishments_are_looked_for_only_in_texts_with_a_place_word(text: str) -> None:
+    expected = [m.span() for m in _ESTABLISHMENT.finditer(text)]
+    assert [m.span() for m in _establishments(text)] == expected
+
+
 def test_claims_are_flagged_unless_negated_or_supported() -> None:
     kind, record = restaurant(EAGLE)
     text = "The Eagle, the finest and most popular coffee shop, is renowned and award-winning."
@@ -161,6 +180,49 @@ def test_claims_severity_and_phrases_come_from_the_manifest() -> None:
     findings = check_claims(text, custom, record)
     assert said(findings, text) == ["hidden gem", "favorite"]  # en-US: not "favourite"
     assert {f.severity for f in findings} == {"warning"}  # the default
+
+
+_CLAIM_PIECES = [
+    "the", "most", "famous", "world", "'s", "best", "selling", "no", ". ", "1", "#", "%",
+    "100", "finest", "forest", "rest", "in", "town", "loved", "by", "locals", "award",
+    "winning", "_", "4", "est", " ", " ", " ", "-", ",", "hidden", "gem", "one", "of", "a",
+    "kind", "clinically", "proven", "everyone",
+]  # fmt: skip
+
+
+@cache
+def _claim_scans() -> list[Any]:
+    kind, _ = restaurant(EAGLE)
+    custom = kind.model_copy(update={"claims": ClaimsSpec(phrases=["hidden gem", "% off"])})
+    return [_claims(k) for k in (kind, custom, load_content_type("product_description"))]
+
+
+@given(st.lists(st.sampled_from(_CLAIM_PIECES), max_size=24).map("".join))
+@example("the world's most famous pub, rosie's most loved, the most loved, a best-seller")
+@example("no. 1 in town, #1, 100% off, 4best, _best, finest_rest, one-of-a-kind")
+@settings(max_examples=400, deadline=None)
+def test_claims_are_looked_for_only_where_one_can_start(text: str) -> None:
+    """`_Claims.matches` tries the pattern at each word a claim can start with: it finds
+    what the pattern finds on the whole text, no more, no less."""
+    folded = _Folded.of(text).text
+    for claims in _claim_scans():
+        expected = [m.span() for m in claims.pattern.finditer(folded)]
+        assert [m.span() for m in claims.matches(folded)] == expected
+
+
+def test_claims_are_found_where_they_start_with_a_sign_or_a_possessive() -> None:
+    kind, record = restaurant(EAGLE)
+    text = "The world's most famous #1 pub, 100% loved by locals, is the city's most popular."
+    found = said(check_claims(text, kind, record), text)
+    assert found == [
+        "The world's",
+        "most famous",
+        "#1",
+        "100%",
+        "loved by",
+        "locals",
+        "'s most popular",
+    ]
 
 
 def test_a_manifest_refuses_an_unknown_claims_severity() -> None:
