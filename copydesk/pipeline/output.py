@@ -16,10 +16,10 @@ from copydesk.storage import NewObject, ObjectStore, StoredObject, item_key
 from db import repository as repo
 from db.models import (
     AuthorKind,
-    Generation,
     ItemStatus,
     Revision,
 )
+from db.repository import GenerationRow
 from db.session import session_scope
 
 
@@ -29,7 +29,7 @@ class _OutputWork:
     batch_id: int
     record: dict[str, Any]
     final: dict[str, str]  # section -> the refined text
-    model: dict[str, Generation]  # section -> the model attempt it came from (or the best)
+    model: dict[str, GenerationRow]  # section -> the model attempt it came from (or the best)
     refined: bool  # whether the refiner changed any section
     generation_round: int = 1
     check_errors: int = 0  # error findings on the final text
@@ -211,11 +211,11 @@ def _write_revisions(
 
 
 def best_generations(
-    generations: Sequence[Generation], generation_round: int, errors: dict[int, int]
-) -> dict[str, Generation]:
+    generations: Sequence[GenerationRow], generation_round: int, errors: dict[int, int]
+) -> dict[str, GenerationRow]:
     """Per section: the attempt of `generation_round` with the fewest error findings (the
     latest on a tie), from an item's generations in id order and `{generation_id: errors}`."""
-    best: dict[str, Generation] = {}
+    best: dict[str, GenerationRow] = {}
     for generation in generations:  # in id order, so later attempts win ties
         if generation.generation_round != generation_round:
             continue

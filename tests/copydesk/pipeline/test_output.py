@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from copydesk.pipeline.output import best_generations
 from copydesk.storage import LocalStore
-from db.models import AuthorKind, Generation, ItemStatus, Revision
+from db.models import AuthorKind, ItemStatus, Revision
+from db.repository import GenerationRow
 from db.session import session_scope
 from tests.support.desk import reviewable_batch
 
 
-def generation(id_: int, section: str, round_: int = 1) -> Generation:
-    return Generation(id=id_, section=section, generation_round=round_, output=f"text {id_}")
+def generation(id_: int, section: str, round_: int = 1) -> GenerationRow:
+    return GenerationRow(id_, 1, section, 1, 0, round_, f"text {id_}", None, "model")
 
 
 def test_best_generations_takes_the_fewest_errors_and_the_latest_on_a_tie() -> None:
