@@ -4,7 +4,7 @@ the caller's `session_scope()` commits once."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -205,7 +205,7 @@ class GenerationRow:
     model_id: str
 
 
-_GENERATION_ROW = [getattr(Generation, name) for name in GenerationRow.__dataclass_fields__]
+_GENERATION_ROW = [getattr(Generation, column.name) for column in fields(GenerationRow)]
 
 
 def generations_by_item(
@@ -217,7 +217,8 @@ def generations_by_item(
     query = select(*_GENERATION_ROW).where(Generation.item_id.in_(list(item_ids)))
     found: dict[int, list[GenerationRow]] = {}
     for row in session.execute(query.order_by(Generation.id)).tuples():
-        found.setdefault(row[1], []).append(GenerationRow(*row))
+        generation = GenerationRow(*row)
+        found.setdefault(generation.item_id, []).append(generation)
     return found
 
 

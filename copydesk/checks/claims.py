@@ -58,17 +58,21 @@ class _Claims:
                 end = match.end()
                 yield match
 
+    def _phrase_starts(self, text: str, after: list[re.Match[str]]) -> bool:
+        """Whether a phrase (or `_MOST`) can start at the word `text`, the word `after` it."""
+        if text not in self.starts:
+            return False
+        following = self.starts[text]
+        return following is None or (bool(after) and after[0].group() in following)
+
     def _starts(self, folded: str) -> list[int]:
         words = list(_WORD.finditer(folded))
         found = []
         for index, word in enumerate(words):
             text = word.group()
-            if text in self.starts:
-                following = self.starts[text]
-                after = words[index + 1].group() if index + 1 < len(words) else None
-                if following is not None and after not in following:
-                    continue
-            elif not text.endswith("est"):
+            if not (
+                text.endswith("est") or self._phrase_starts(text, words[index + 1 : index + 2])
+            ):
                 continue
             if text == "most" and (
                 said := _POSSESSIVE.search(folded, max(0, word.start() - 12), word.start())

@@ -164,10 +164,9 @@ def _candidates(
             own, wordings = _as_list(record.get(field)), _index(spec).wordings
             words = [(word, wordings(field, word)) for word in dict.fromkeys(own)]
             words += [pair for pair in _vocabulary_wordings(spec)(field) if pair[0] not in own]
-            lowered = folded.text
             for word, patterns in words:
                 # Most words do not occur: their patterns' anchors say so without a search.
-                if not any(p.anchor is None or p.anchor in lowered for p in patterns):
+                if not any(p.may_occur(folded.text) for p in patterns):
                     continue
                 spans = [span for pattern in patterns for span in folded.find(pattern)]
                 if spans:  # whether it fits matters only then

@@ -186,6 +186,7 @@ _CLAIM_PIECES = [
     "the", "most", "famous", "world", "'s", "best", "selling", "no", ". ", "1", "#", "%",
     "100", "finest", "forest", "rest", "in", "town", "loved", "by", "locals", "award",
     "winning", "_", "4", "est", " ", " ", " ", "-", ",", "hidden", "gem", "one", "of", "a",
+    "greatest", "hits", "food",
     "kind", "clinically", "proven", "everyone",
 ]  # fmt: skip
 
@@ -193,13 +194,16 @@ _CLAIM_PIECES = [
 @cache
 def _claim_scans() -> list[Any]:
     kind, _ = restaurant(EAGLE)
-    custom = kind.model_copy(update={"claims": ClaimsSpec(phrases=["hidden gem", "% off"])})
+    custom = kind.model_copy(
+        update={"claims": ClaimsSpec(phrases=["hidden gem", "% off", "greatest hits"])}
+    )
     return [_claims(k) for k in (kind, custom, load_content_type("product_description"))]
 
 
 @given(st.lists(st.sampled_from(_CLAIM_PIECES), max_size=24).map("".join))
 @example("the world's most famous pub, rosie's most loved, the most loved, a best-seller")
 @example("no. 1 in town, #1, 100% off, 4best, _best, finest_rest, one-of-a-kind")
+@example("the greatest food, not its greatest hits")  # a phrase's first word, a superlative
 @settings(max_examples=400, deadline=None)
 def test_claims_are_looked_for_only_where_one_can_start(text: str) -> None:
     """`_Claims.matches` tries the pattern at each word a claim can start with: it finds
